@@ -1,0 +1,8 @@
+// Built-ins the Espruino interpreter has (shared/espruino-profile.md) beyond the ES5 lib that
+// tsconfig.portable.json restricts the core to. Nothing is declared here that the board lacks.
+interface String {
+  padStart(maxLength: number, fillString?: string): string;
+}
+interface ObjectConstructor {
+  assign<T extends object, U>(target: T, source: U): T & U;
+}
