@@ -3,22 +3,27 @@
 
 export interface Command {
   summary: string;
-  load: () => Promise<{ run(argv: string[]): Promise<number> }>;
+  /** The module, relative to this file, whose `run(argv)` implements the command. */
+  module: string;
+}
+
+interface CommandModule {
+  run(argv: string[]): Promise<number>;
 }
 
 export const COMMANDS: { [name: string]: Command } = {
-  sim: { summary: 'loopback demo: Node engine and bridge over a pty pair, replaying a trace', load: () => import('../host/cli/sim.js') },
-  engine: { summary: 'run the Node engine alone on a serial device, a pty or TCP', load: () => import('../coprocessor/node/cli/engine.js') },
-  list: { summary: 'show a kernel measurement list or its PCR 10 aggregate', load: () => import('../coprocessor/node/cli/list.js') },
-  appraise: { summary: 'appraise one file (content and security.ima) with given keys', load: () => import('../coprocessor/node/cli/appraise.js') },
-  bridge: { summary: 'run the host bridge: fanotify events to the engine, verdicts enforced', load: () => import('../host/cli/bridge.js') },
-  ns: { summary: 'create, delete or list namespaces of a running bridge', load: () => import('../host/cli/ns.js') },
-  policy: { summary: 'load or show a namespace policy on a running bridge', load: () => import('../host/cli/policy.js') },
-  keys: { summary: 'add a certificate to a namespace keyring on a running bridge', load: () => import('../host/cli/keys.js') },
-  measurements: { summary: "export a namespace's measurement list from a running bridge", load: () => import('../host/cli/measurements.js') },
-  aggregate: { summary: "print a namespace's PCR 10 aggregate from a running bridge", load: () => import('../host/cli/aggregate.js') },
-  record: { summary: 'record live fanotify events as a replayable trace', load: () => import('../host/cli/record.js') },
-  board: { summary: 'flash or configure an Espruino board running the engine', load: () => import('../coprocessor/espruino/cli/board.js') },
+  sim: { summary: 'loopback demo: Node engine and bridge over a pty pair, replaying a trace', module: '../host/cli/sim.js' },
+  engine: { summary: 'run the Node engine alone on a serial device, a pty or TCP', module: '../coprocessor/node/cli/engine.js' },
+  list: { summary: 'show a kernel measurement list or its PCR 10 aggregate', module: '../coprocessor/node/cli/list.js' },
+  appraise: { summary: 'appraise one file (content and security.ima) with given keys', module: '../coprocessor/node/cli/appraise.js' },
+  bridge: { summary: 'run the host bridge: fanotify events to the engine, verdicts enforced', module: '../host/cli/bridge.js' },
+  ns: { summary: 'create, delete or list namespaces of a running bridge', module: '../host/cli/ns.js' },
+  policy: { summary: 'load or show a namespace policy on a running bridge', module: '../host/cli/policy.js' },
+  keys: { summary: 'add a certificate to a namespace keyring on a running bridge', module: '../host/cli/keys.js' },
+  measurements: { summary: "export a namespace's measurement list from a running bridge", module: '../host/cli/measurements.js' },
+  aggregate: { summary: "print a namespace's PCR 10 aggregate from a running bridge", module: '../host/cli/aggregate.js' },
+  record: { summary: 'record live fanotify events as a replayable trace', module: '../host/cli/record.js' },
+  board: { summary: 'flash or configure an Espruino board running the engine', module: '../coprocessor/espruino/cli/board.js' },
 };
 
 function usage(): string {
@@ -40,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   let mod;
   try {
-    mod = await cmd.load();
+    mod = (await import(cmd.module)) as CommandModule;
   } catch (err) {
     process.stderr.write(`imans ${name}: not available in this build (${(err as Error).message})\n`);
     return 2;
