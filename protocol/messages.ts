@@ -193,7 +193,18 @@ export interface VerdictBatch {
   verdicts: Verdict[];
 }
 
-/** CONTROL operations (SPEC.md §3.5). */
+/** CONTROL operations (SPEC.md §3.5). Arguments (`args`) and RESULT values, by operation:
+ * - NS_CREATE {mntns, userns?, parent? (ns id, default 0 = host), fail? "closed"|"open", deadlineMs?} → {ns}
+ * - NS_DELETE {ns} → {ns, count, sha1, sha256} (the final aggregate, kept for attestation)
+ * - NS_LIST {} → [{ns, parent, mntns, userns, fail, deadlineMs, entries, deleted}]
+ * - POLICY_LOAD {ns, text} → {rules}; a bad policy answers ERROR POLICY_INVALID "line N: 'token': reason" and changes nothing
+ * - POLICY_SHOW {ns} → {text} (the kernel's canonical read-back form)
+ * - KEYS_ADD {ns, cert: bytes (DER or PEM)} → {keyid}
+ * - REFS_ADD {ns, digests: [[algo, bytes], …]} → {count}
+ * - MEASUREMENTS {ns, bank: "sha1"|"sha256"|…, format: "binary"|"ascii", from: first entry index, max: entries} → {total, entries, data: bytes}
+ * - AGGREGATE {ns} → {count, violations, sha1: bytes, sha256: bytes}
+ * The host namespace always exists, with id 0.
+ */
 export const CONTROL_OP = {
   NS_CREATE: 1,
   NS_DELETE: 2,
@@ -214,6 +225,11 @@ export interface Control {
   args: { [key: string]: unknown };
 }
 
+/** QUERY operations: direct questions that run whatever the policy says.
+ * - APPRAISE {ns, file (FileInfo in its wire form), func?, nocache?} → {statuses: NsStatus[], code}
+ * - IS_SIGNED {ns, file, nocache?} → {signed: boolean, keyid?, cause}
+ * - STATS {} → engine counters
+ */
 export const QUERY_OP = { APPRAISE: 1, IS_SIGNED: 2, STATS: 3 } as const;
 
 export interface Query {

@@ -6,3 +6,5 @@ interface String {
 interface ObjectConstructor {
   assign<T extends object, U>(target: T, source: U): T & U;
 }
+declare function setTimeout(callback: () => void, ms: number): unknown;
+declare function clearTimeout(handle: unknown): void;
