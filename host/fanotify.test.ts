@@ -1,0 +1,209 @@
+// The native helper against the real kernel: a tmpfs this file mounts (and always unmounts), real
+// openers (cat, sh) and real fanotify permission responses.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { statSync, writeFileSync } from 'node:fs';
+import { FanotifyHelper, HelperEvent, HELPER_FLAG, FAN, ensureHelperBuilt } from './fanotify.js';
+import { mountTmpfs, newMountNs, run, sh, Tmpfs, MountNs, mntnsOf } from '../test/bridge-support.js';
+
+let fs: Tmpfs;
+let helper: FanotifyHelper | null = null;
+const namespaces: MountNs[] = [];
+
+beforeAll(async () => {
+  ensureHelperBuilt();
+  fs = await mountTmpfs();
+});
+afterEach(async () => {
+  await helper?.close();
+  helper = null;
+  for (const ns of namespaces.splice(0)) ns.close();
+});
+afterAll(async () => {
+  await fs?.cleanup();
+});
+
+/** A helper watching the test tmpfs that answers every event with `answer` (or not at all when null). */
+async function watch(answer: ((ev: HelperEvent) => { allow: boolean; cache?: boolean } | null) | null) {
+  const h = await FanotifyHelper.start();
+  helper = h;
+  const events: HelperEvent[] = [];
+  h.on('event', (ev) => {
+    events.push(ev);
+    const a = answer?.(ev);
+    if (a) h.verdict(ev.cookie, a.allow, a.cache ?? false);
+  });
+  h.nsConfig(0, false, 2000);
+  await h.mark(fs.dir);
+  return { h, events };
+}
+
+const sha = (alg: string, s: string | Buffer) => createHash(alg).update(s).digest('hex');
+const hex = (b: Uint8Array | null) => (b ? Buffer.from(b).toString('hex') : null);
+
+describe('native fanotify helper', () => {
+  it('reports an open with the opener, the file version, the xattr and the content digest read from the fd', async () => {
+    const file = `${fs.dir}/a.txt`;
+    writeFileSync(file, 'hello\n');
+    spawnSync('chown', ['1234:4321', file]);
+    const xattr = '0404' + sha('sha256', 'hello\n');
+    spawnSync('setfattr', ['-n', 'security.ima', '-v', '0x' + xattr, file]);
+    const { events } = await watch(() => ({ allow: true }));
+    const r = await run('cat', [file]);
+    expect(r.stdout).toBe('hello\n');
+    const ev = events.find((e) => e.path === file)!;
+    const st = statSync(file);
+    expect(ev).toBeDefined();
+    expect(ev.comm).toBe('cat');
+    expect(ev.mask & FAN.OPEN_PERM).toBeTruthy();
+    expect(ev.mntns).toBe(mntnsOf('self'));
+    expect([ev.uid, ev.euid, ev.gid, ev.egid]).toEqual([0, 0, 0, 0]);
+    expect([ev.dev, ev.ino, ev.size, ev.mode]).toEqual([st.dev, st.ino, 6, st.mode]);
+    expect([ev.fuid, ev.fgid]).toEqual([1234, 4321]);
+    expect(ev.fsmagic).toBe(0x01021994);
+    expect(hex(ev.xattr)).toBe(xattr);
+    expect(ev.digests.map((d) => [d.algo, hex(d.digest)])).toEqual([[4, sha('sha256', 'hello\n')]]);
+  });
+
+  it('denies with EPERM when told to, and the opener sees it', async () => {
+    const file = `${fs.dir}/deny.txt`;
+    writeFileSync(file, 'secret');
+    await watch((ev) => (ev.path === file ? { allow: false } : { allow: true }));
+    const r = await run('cat', [file]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('Operation not permitted');
+    expect((await run('cat', [`${fs.dir}/a.txt`])).code).toBe(0);
+  });
+
+  it('also hashes with the algorithm the xattr names, and passes any xattr bytes through', async () => {
+    const f1 = `${fs.dir}/sha512.txt`;
+    const f2 = `${fs.dir}/sig-sha1.txt`;
+    const f3 = `${fs.dir}/junk.txt`;
+    writeFileSync(f1, 'five twelve');
+    writeFileSync(f2, 'one');
+    writeFileSync(f3, 'junk');
+    spawnSync('setfattr', ['-n', 'security.ima', '-v', '0x0406' + sha('sha512', 'x'), f1]);
+    spawnSync('setfattr', ['-n', 'security.ima', '-v', '0x030202aabbccdd0004deadbeef', f2]);
+    const junk = '04' + Buffer.alloc(4000, 0xff).toString('hex');
+    expect(spawnSync('setfattr', ['-n', 'security.ima', '-v', '0x' + junk, f3]).status).toBe(0);
+    const { events } = await watch(() => ({ allow: true }));
+    for (const f of [f1, f2, f3]) expect((await run('cat', [f])).code).toBe(0);
+    const by = (f: string) => events.find((e) => e.path === f)!;
+    expect(by(f1).digests.map((d) => [d.algo, hex(d.digest)])).toEqual([
+      [4, sha('sha256', 'five twelve')],
+      [6, sha('sha512', 'five twelve')],
+    ]);
+    expect(by(f2).digests.map((d) => [d.algo, hex(d.digest)])).toEqual([
+      [4, sha('sha256', 'one')],
+      [2, sha('sha1', 'one')],
+    ]);
+    expect(hex(by(f3).xattr)).toBe(junk);
+    // hash_algo 0xff is no algorithm: only sha256, and the event says why.
+    expect(by(f3).digests.map((d) => d.algo)).toEqual([4]);
+    expect(by(f3).flags & HELPER_FLAG.ALGO_UNSUPPORTED).toBeTruthy();
+  });
+
+  it('answers by the namespace fail response when no verdict comes, and says so', async () => {
+    const file = `${fs.dir}/late.txt`;
+    writeFileSync(file, 'late');
+    const { h } = await watch(null);
+    const timeouts: [number, boolean][] = [];
+    h.on('timeout', (c, allowed) => timeouts.push([c, allowed]));
+    h.nsConfig(0, false, 150);
+    const denied = await run('cat', [file]);
+    expect(denied.stderr).toContain('Operation not permitted');
+    h.nsConfig(0, true, 150);
+    const allowed = await run('cat', [file]);
+    expect(allowed.stdout).toBe('late');
+    expect(timeouts.map((t) => t[1])).toEqual([false, true]);
+    expect((await h.stats()).timeouts).toBe(2);
+  });
+
+  it('answers a cacheable verdict itself until the file changes', async () => {
+    const file = `${fs.dir}/cached.txt`;
+    writeFileSync(file, 'v1');
+    const { h, events } = await watch(() => ({ allow: true, cache: true }));
+    const notes: number[] = [];
+    h.on('notify', (n) => notes.push(n.mask));
+    for (let i = 0; i < 3; i++) expect((await run('cat', [file])).stdout).toBe('v1');
+    expect(events.filter((e) => e.path === file)).toHaveLength(1);
+    expect((await h.stats()).cacheHits).toBe(2);
+    await sh(`echo v2 > ${file}`);
+    expect((await run('cat', [file])).stdout).toBe('v2\n');
+    const seen = events.filter((e) => e.path === file);
+    // The writer's open still sees version 1, so the cache answers it too.
+    expect(seen).toHaveLength(2);
+    expect(hex(seen[1].digests[0].digest)).toBe(sha('sha256', 'v2\n'));
+    expect(notes.some((m) => m & FAN.CLOSE_WRITE)).toBe(true);
+  });
+
+  it('sees openers in another mount namespace through the filesystem mark, with that namespace inode', async () => {
+    const file = `${fs.dir}/ns.txt`;
+    writeFileSync(file, 'ns');
+    const ns = await newMountNs();
+    namespaces.push(ns);
+    const { events } = await watch(() => ({ allow: true }));
+    expect((await ns.sh(`cat ${file}`)).stdout).toBe('ns');
+    const ev = events.find((e) => e.path === file)!;
+    expect(ev.mntns).toBe(ns.inode);
+    expect(ev.mntns).not.toBe(mntnsOf('self'));
+  });
+
+  it('flags a read while a writer is mid-write (ToMToU) and does not cache it', async () => {
+    const file = `${fs.dir}/tomtou.txt`;
+    writeFileSync(file, '');
+    const { events } = await watch(() => ({ allow: true, cache: true }));
+    const writer = sh(`exec 3>>${file}; echo x >&3; sleep 0.5; echo y >&3`);
+    await new Promise((r) => setTimeout(r, 200));
+    await run('cat', [file]);
+    await writer;
+    await run('cat', [file]);
+    const reads = events.filter((e) => e.path === file && e.comm === 'cat');
+    expect(reads).toHaveLength(2);
+    expect(reads[0].flags & HELPER_FLAG.TOMTOU).toBeTruthy();
+    expect(reads[1].flags & HELPER_FLAG.TOMTOU).toBe(0);
+  });
+
+  it('skips hashing beyond the size limit and says so', async () => {
+    const file = `${fs.dir}/big.bin`;
+    writeFileSync(file, Buffer.alloc(100_000, 7));
+    const { h, events } = await watch(() => ({ allow: true }));
+    await h.limits(50_000);
+    expect((await run('cat', [file])).code).toBe(0);
+    const ev = events.find((e) => e.path === file)!;
+    expect(ev.digests).toEqual([]);
+    expect(ev.flags & HELPER_FLAG.HASH_SKIPPED).toBeTruthy();
+  });
+
+  it('hashes a file larger than its buffer correctly', async () => {
+    const file = `${fs.dir}/multi.bin`;
+    const data = Buffer.alloc(300_001);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 31) & 255;
+    writeFileSync(file, data);
+    const { events } = await watch(() => ({ allow: true }));
+    expect((await run('cat', [file])).code).toBe(0);
+    expect(hex(events.find((e) => e.path === file)!.digests[0].digest)).toBe(sha('sha256', data));
+  });
+
+  it('answers pending events by their fail response when the bridge closes its end, and exits', async () => {
+    const file = `${fs.dir}/closing.txt`;
+    writeFileSync(file, 'c');
+    const { h, events } = await watch(null);
+    h.nsConfig(0, false, 60_000);
+    const reader = run('cat', [file]);
+    while (!events.some((e) => e.path === file)) await new Promise((r) => setTimeout(r, 10));
+    await h.close();
+    const r = await reader;
+    expect(r.stderr).toContain('Operation not permitted');
+    expect(h.alive).toBe(false);
+    // With the group gone nothing watches the filesystem any more.
+    expect((await run('cat', [file])).stdout).toBe('c');
+  });
+
+  it('refuses to mark a path that does not exist, with a readable error', async () => {
+    const h = await FanotifyHelper.start();
+    helper = h;
+    await expect(h.mark(`${fs.dir}/no/such/dir`)).rejects.toThrow(/fanotify mark of .*: ENOENT/);
+  });
+});
