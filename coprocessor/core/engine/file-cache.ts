@@ -1,0 +1,103 @@
+// What a namespace already knows about a file version, like the kernel's per-inode iint flags
+// (IMA_MEASURED, IMA_AUDITED, the cached appraisal status): keyed by (dev, ino) and valid only
+// while the content digest and the security.ima value are the ones it was recorded for.
+// A bounded open-addressing table in parallel arrays: O(1) on Node and on the board, where an
+// object used as a map would be a linked list. A full neighbourhood evicts its home slot.
+// Portable (Espruino profile).
+import { FileInfo } from '../../../protocol/messages.js';
+import { equalBytes } from '../../../protocol/bytes.js';
+
+const PROBES = 8;
+
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null) return false;
+  return equalBytes(a, b);
+}
+
+/** The digest a file version is recognised by: sha256 when the host sent it, else the first one. */
+export function versionDigest(file: FileInfo): Uint8Array | null {
+  const ds = file.digests;
+  for (let i = 0; i < ds.length; i++) if (ds[i].algo === 4) return ds[i].digest;
+  return ds.length ? ds[0].digest : null;
+}
+
+export class FileCache<T> {
+  private readonly mask: number;
+  private readonly gen: Int32Array;
+  private readonly dev: Float64Array;
+  private readonly ino: Float64Array;
+  private readonly digest: (Uint8Array | null)[];
+  private readonly xattr: (Uint8Array | null)[];
+  private readonly value: (T | null)[];
+  private generation = 1;
+
+  /** `size` is rounded up to a power of two. */
+  constructor(size: number) {
+    let n = 8;
+    while (n < size) n *= 2;
+    this.mask = n - 1;
+    this.gen = new Int32Array(n);
+    this.dev = new Float64Array(n);
+    this.ino = new Float64Array(n);
+    this.digest = [];
+    this.xattr = [];
+    this.value = [];
+    for (let i = 0; i < n; i++) {
+      this.digest.push(null);
+      this.xattr.push(null);
+      this.value.push(null);
+    }
+  }
+
+  private home(file: FileInfo): number {
+    const lo = file.ino % 4294967296;
+    return ((lo ^ (file.dev * 40503) ^ (lo >>> 13)) >>> 0) & this.mask;
+  }
+
+  private slot(file: FileInfo): number {
+    const h = this.home(file);
+    for (let k = 0; k < PROBES; k++) {
+      const i = (h + k) & this.mask;
+      if (this.gen[i] === this.generation && this.dev[i] === file.dev && this.ino[i] === file.ino) return i;
+    }
+    return -1;
+  }
+
+  /** The value recorded for this file version, or null (also when the file changed since). */
+  get(file: FileInfo): T | null {
+    const i = this.slot(file);
+    if (i < 0) return null;
+    if (!sameBytes(this.digest[i], versionDigest(file)) || !sameBytes(this.xattr[i], file.xattr)) return null;
+    return this.value[i];
+  }
+
+  set(file: FileInfo, v: T): void {
+    let i = this.slot(file);
+    if (i < 0) {
+      const h = this.home(file);
+      i = h;
+      for (let k = 0; k < PROBES; k++) {
+        const j = (h + k) & this.mask;
+        if (this.gen[j] !== this.generation) {
+          i = j;
+          break;
+        }
+      }
+    }
+    this.gen[i] = this.generation;
+    this.dev[i] = file.dev;
+    this.ino[i] = file.ino;
+    const d = versionDigest(file);
+    // Copies: a decoder may hand out views of a receive buffer it reuses.
+    this.digest[i] = d ? d.slice(0) : null;
+    this.xattr[i] = file.xattr ? file.xattr.slice(0) : null;
+    this.value[i] = v;
+  }
+
+  /** Forget everything (trust or policy changed). */
+  clear(): void {
+    this.generation++;
+    for (let i = 0; i < this.value.length; i++) this.value[i] = null;
+  }
+}
