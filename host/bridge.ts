@@ -1,0 +1,329 @@
+// The bridge core: events from sources, their namespace, the engine's verdict, the kernel's answer.
+//
+//   source (fanotify helper, trace, IMA list…) ──event──▶ Bridge ──submit──▶ EngineClient ══link══▶ engine
+//        ▲                                                  │
+//        └──────── answer(allow, cacheable) ◀── verdict ────┘   (+ audit records to the AuditLog)
+//
+// The bridge never decides a verdict; it applies the engine's. When there is none (engine down, or
+// the helper's deadline passed first) the namespace's failure mode applies: fail-closed denies,
+// fail-open allows. Either way the event is kept and delivered to the engine, in order and flagged
+// LATE, once the link is back, so the measurement lists lose nothing.
+import { EventEmitter } from 'node:events';
+import { CONTROL_OP, EVENT_FLAG, FileEvent, VERDICT, Verdict } from '../protocol/messages.js';
+import { AuditLog } from './audit-log.js';
+import { NamespaceTable, NsEntry, FailMode, DEFAULT_DEADLINE_MS, policyAppraises } from './nsdiscovery.js';
+
+/** The engine as the bridge needs it; host/engine-client.ts implements it over the protocol link. */
+export interface EngineClient {
+  /** The link is established (HELLO done) and not known to be broken. */
+  readonly up: boolean;
+  /** Send one event; resolves with its verdict, rejects when the link goes down before one arrives. */
+  submit(ev: FileEvent): Promise<Verdict>;
+  /** CONTROL operation (messages.ts CONTROL_OP); resolves with the RESULT value, rejects with the ERROR text. */
+  control(op: number, args: { [key: string]: unknown }): Promise<unknown>;
+  /** QUERY operation (messages.ts QUERY_OP). */
+  query(op: number, args: { [key: string]: unknown }): Promise<unknown>;
+  on(event: 'up' | 'down', listener: () => void): unknown;
+}
+
+/** An event as a source reports it: a FileEvent before the bridge numbers it. */
+export type SourceEvent = Omit<FileEvent, 'id'>;
+
+/** The kernel's pending question behind an enforcing source's event. */
+export interface Enforcement {
+  /** Answer it; false when the source already had (its deadline passed), so this verdict came too late. */
+  answer(allow: boolean, cacheable: boolean): boolean;
+}
+
+export interface SourceSink {
+  event(ev: SourceEvent, enforcement?: Enforcement): void;
+  /** Something the operator should know: queue overflow, a source that stopped… */
+  notice(kind: string, detail: string): void;
+}
+
+export interface Source {
+  readonly name: string;
+  start(sink: SourceSink): Promise<void>;
+  stop(): Promise<void>;
+  /** Enforcing sources: the failure response and deadline for openers in `mntns` (0: everyone else). */
+  configure?(mntns: number, failAllow: boolean, deadlineMs: number): void;
+  /** Enforcing sources: forget cached verdicts (policy, keys or namespaces changed). */
+  flush?(): Promise<void>;
+  stats?(): Promise<{ [name: string]: number }>;
+}
+
+export interface BridgeStats {
+  events: number;
+  forwarded: number;
+  verdicts: number;
+  denied: number;
+  /** Verdicts that arrived after the source had answered by its deadline. */
+  lateVerdicts: number;
+  /** Events answered by their namespace's failure mode because the engine was down. */
+  failAllowed: number;
+  failDenied: number;
+  /** Events waiting for the link to return. */
+  queued: number;
+  /** Events delivered late (flag LATE). */
+  delivered: number;
+  inflight: number;
+  maxInflight: number;
+  audits: number;
+  notices: number;
+}
+
+export interface BridgeOptions {
+  client: EngineClient;
+  sources: Source[];
+  audit?: AuditLog;
+  /** Events kept for a link that is down; beyond this the oldest are dropped (and counted). */
+  maxQueued?: number;
+}
+
+export class BridgeError extends Error {
+  constructor(message: string, readonly code: string) {
+    super(message);
+  }
+}
+
+export interface NsCreateArgs {
+  mntns?: number;
+  userns?: number;
+  parent?: number;
+  fail?: FailMode;
+  deadlineMs?: number;
+}
+
+export class Bridge extends EventEmitter<{ notice: [kind: string, detail: string]; verdict: [FileEvent, Verdict] }> {
+  readonly table = new NamespaceTable();
+  readonly counters: BridgeStats = {
+    events: 0, forwarded: 0, verdicts: 0, denied: 0, lateVerdicts: 0, failAllowed: 0, failDenied: 0,
+    queued: 0, delivered: 0, inflight: 0, maxInflight: 0, audits: 0, notices: 0,
+  };
+  droppedFromQueue = 0;
+  private seq = 1;
+  private queue: FileEvent[] = [];
+  private readonly client: EngineClient;
+  private readonly sources: Source[];
+  private readonly audit: AuditLog | null;
+  private readonly maxQueued: number;
+
+  constructor(opts: BridgeOptions) {
+    super();
+    this.client = opts.client;
+    this.sources = opts.sources;
+    this.audit = opts.audit ?? null;
+    this.maxQueued = opts.maxQueued ?? 1_000_000;
+    this.client.on('up', () => {
+      void this.onUp();
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.client.up) await this.sync().catch((e: Error) => this.notice('sync', e.message));
+    this.configureSources();
+    const sink: SourceSink = {
+      event: (ev, enf) => this.onEvent(ev, enf),
+      notice: (kind, detail) => this.notice(kind, detail),
+    };
+    for (const s of this.sources) await s.start(sink);
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sources) await s.stop();
+  }
+
+  private notice(kind: string, detail: string): void {
+    this.counters.notices++;
+    this.emit('notice', kind, detail);
+  }
+
+  // ---- events ----
+
+  private onEvent(ev: SourceEvent, enf?: Enforcement): void {
+    this.counters.events++;
+    const fe: FileEvent = { id: this.seq++, func: ev.func, mask: ev.mask, flags: ev.flags, proc: ev.proc, file: ev.file };
+    if (!this.client.up) this.withoutVerdict(fe, enf);
+    else this.forward(fe, enf);
+  }
+
+  private forward(fe: FileEvent, enf?: Enforcement): void {
+    const c = this.counters;
+    c.forwarded++;
+    c.inflight++;
+    if (c.inflight > c.maxInflight) c.maxInflight = c.inflight;
+    this.client.submit(fe).then(
+      (v) => {
+        c.inflight--;
+        this.applyVerdict(fe, v, enf);
+      },
+      () => {
+        c.inflight--;
+        this.withoutVerdict(fe, enf);
+      },
+    );
+  }
+
+  private applyVerdict(fe: FileEvent, v: Verdict, enf?: Enforcement): void {
+    const c = this.counters;
+    const deny = (v.code & VERDICT.DENY) !== 0;
+    c.verdicts++;
+    if (deny) c.denied++;
+    if (enf && !enf.answer(!deny, (v.code & VERDICT.CACHEABLE) !== 0)) c.lateVerdicts++;
+    if (v.audit.length) {
+      c.audits += v.audit.length;
+      this.audit?.write(v.audit);
+    }
+    this.emit('verdict', fe, v);
+  }
+
+  /** No verdict to be had now: answer by the namespace's failure mode, keep the event for later. */
+  private withoutVerdict(fe: FileEvent, enf?: Enforcement): void {
+    if (enf) {
+      const allow = NamespaceTable.failAllows(this.table.resolve(fe.proc.mntns, fe.proc.userns));
+      if (enf.answer(allow, false)) this.counters[allow ? 'failAllowed' : 'failDenied']++;
+    }
+    fe.flags |= EVENT_FLAG.LATE;
+    this.queue.push(fe);
+    if (this.queue.length > this.maxQueued) {
+      this.queue.shift();
+      this.droppedFromQueue++;
+    }
+    this.counters.queued = this.queue.length;
+    // The link may have come back while this submit was failing.
+    if (this.client.up && this.queue.length === 1) queueMicrotask(() => this.drain());
+  }
+
+  private drain(): void {
+    if (!this.client.up || this.queue.length === 0) return;
+    const q = this.queue.sort((a, b) => a.id - b.id);
+    this.queue = [];
+    this.counters.queued = 0;
+    this.counters.delivered += q.length;
+    for (const fe of q) this.forward(fe);
+  }
+
+  private async onUp(): Promise<void> {
+    // The engine may have restarted: its namespaces and verdicts are what counts now.
+    await this.sync().catch((e: Error) => this.notice('sync', e.message));
+    this.configureSources();
+    for (const s of this.sources) await s.flush?.();
+    this.drain();
+  }
+
+  // ---- namespaces and engine state ----
+
+  /** Mirror the engine's namespaces: failure modes and deadlines are applied here, on the host. */
+  private async sync(): Promise<void> {
+    const list = (await this.client.control(CONTROL_OP.NS_LIST, {})) as { ns: number; parent: number; mntns: number; userns: number; fail?: string; deadlineMs?: number }[];
+    const seen = new Set<number>();
+    for (const n of list) {
+      seen.add(n.ns);
+      const known = this.table.get(n.ns);
+      let appraises = known?.appraises ?? false;
+      if (!known) {
+        const shown = (await this.client.control(CONTROL_OP.POLICY_SHOW, { ns: n.ns }).catch(() => null)) as { text?: string } | null;
+        appraises = policyAppraises(shown?.text ?? '');
+      }
+      this.table.set({
+        ns: n.ns,
+        parent: n.parent < 0 ? 0 : n.parent,
+        mntns: n.mntns,
+        userns: n.userns,
+        fail: known?.fail ?? (n.ns === 0 ? 'auto' : n.fail === 'open' ? 'open' : n.fail === 'closed' ? 'closed' : 'auto'),
+        deadlineMs: known?.deadlineMs ?? (n.deadlineMs || DEFAULT_DEADLINE_MS),
+        appraises,
+      });
+    }
+    for (const e of this.table.list()) if (!seen.has(e.ns) && e.ns !== 0) this.table.remove(e.ns);
+  }
+
+  private configureSources(): void {
+    for (const e of this.table.list()) {
+      if (e.ns !== 0 && !e.mntns) continue;
+      for (const s of this.sources) s.configure?.(e.mntns, NamespaceTable.failAllows(e), e.deadlineMs);
+    }
+  }
+
+  private async changed(): Promise<void> {
+    this.configureSources();
+    for (const s of this.sources) await s.flush?.();
+  }
+
+  private needUp(): void {
+    if (!this.client.up) throw new BridgeError('the engine is not connected', 'ENGINE_DOWN');
+  }
+
+  async nsCreate(a: NsCreateArgs): Promise<NsEntry> {
+    this.needUp();
+    if (!a.mntns && !a.userns) throw new BridgeError('a namespace needs --mntns or --userns', 'BAD_ARGUMENT');
+    const args: { [k: string]: unknown } = { mntns: a.mntns ?? 0, userns: a.userns ?? 0, parent: a.parent ?? 0 };
+    if (a.fail && a.fail !== 'auto') args.fail = a.fail;
+    if (a.deadlineMs !== undefined) args.deadlineMs = a.deadlineMs;
+    const r = (await this.client.control(CONTROL_OP.NS_CREATE, args)) as { ns: number };
+    const e: NsEntry = {
+      ns: r.ns,
+      parent: a.parent ?? 0,
+      mntns: a.mntns ?? 0,
+      userns: a.userns ?? 0,
+      fail: a.fail ?? 'auto',
+      deadlineMs: a.deadlineMs ?? DEFAULT_DEADLINE_MS,
+      appraises: false,
+    };
+    this.table.set(e);
+    await this.changed();
+    return e;
+  }
+
+  async nsDelete(ns: number): Promise<unknown> {
+    this.needUp();
+    const r = await this.client.control(CONTROL_OP.NS_DELETE, { ns });
+    this.table.remove(ns);
+    await this.changed();
+    return r;
+  }
+
+  async nsList(): Promise<unknown> {
+    this.needUp();
+    const list = (await this.client.control(CONTROL_OP.NS_LIST, {})) as { ns: number }[];
+    return list.map((n) => {
+      const e = this.table.get(n.ns);
+      return e ? { ...n, fail: e.fail === 'auto' ? (NamespaceTable.failAllows(e) ? 'open' : 'closed') + ' (auto)' : e.fail, appraises: e.appraises } : n;
+    });
+  }
+
+  async policyLoad(ns: number, text: string): Promise<unknown> {
+    this.needUp();
+    const r = await this.client.control(CONTROL_OP.POLICY_LOAD, { ns, text });
+    const e = this.table.get(ns);
+    if (e) e.appraises = policyAppraises(text);
+    await this.changed();
+    return r;
+  }
+
+  async keysAdd(ns: number, cert: Uint8Array): Promise<unknown> {
+    this.needUp();
+    const r = await this.client.control(CONTROL_OP.KEYS_ADD, { ns, cert });
+    await this.changed();
+    return r;
+  }
+
+  async refsAdd(ns: number, digests: [number, Uint8Array][]): Promise<unknown> {
+    this.needUp();
+    const r = await this.client.control(CONTROL_OP.REFS_ADD, { ns, digests });
+    await this.changed();
+    return r;
+  }
+
+  /** Operations that change nothing the host caches. */
+  async passthrough(op: number, args: { [k: string]: unknown }): Promise<unknown> {
+    this.needUp();
+    return this.client.control(op, args);
+  }
+
+  async stats(): Promise<{ bridge: BridgeStats; sources: { [name: string]: { [k: string]: number } } }> {
+    const sources: { [name: string]: { [k: string]: number } } = {};
+    for (const s of this.sources) if (s.stats) sources[s.name] = await s.stats().catch(() => ({}));
+    return { bridge: { ...this.counters }, sources };
+  }
+}

@@ -1,0 +1,100 @@
+// The enforcing source: live open/exec permission events from the native helper on the watched
+// filesystems, answered with the engine's verdicts (or by the helper's deadline).
+import { FanotifyHelper, HelperEvent, HELPER_FLAG } from '../fanotify.js';
+import { FileVersions, eventFlags, funcOf } from '../measure.js';
+import { Source, SourceSink, SourceEvent } from '../bridge.js';
+
+export interface FanotifySourceOptions {
+  /** Directories whose filesystems are watched (every mount of each, in every mount namespace). */
+  watch: string[];
+  /** Files larger than this are not hashed (their events carry no digest). Default 1 GiB. */
+  maxHashBytes?: number;
+  /** Processes never blocked on themselves (default: this one, which runs the bridge). */
+  trust?: number[];
+  helperPath?: string;
+}
+
+/** The protocol event of one helper event (FileInfo shared per file version through `versions`). */
+export function sourceEvent(ev: HelperEvent, versions: FileVersions): SourceEvent {
+  const { func, mask } = funcOf(ev.mask);
+  return {
+    func,
+    mask,
+    flags: eventFlags(ev.flags),
+    proc: {
+      pid: ev.pid,
+      mntns: ev.mntns,
+      userns: ev.userns,
+      uid: ev.uid,
+      euid: ev.euid,
+      suid: ev.suid,
+      gid: ev.gid,
+      egid: ev.egid,
+      sgid: ev.sgid,
+      auid: ev.auid,
+      ses: ev.ses,
+      comm: ev.comm,
+    },
+    file: versions.fileInfo(ev),
+  };
+}
+
+export class FanotifySource implements Source {
+  readonly name = 'fanotify';
+  helper: FanotifyHelper | null = null;
+  readonly versions = new FileVersions();
+  private pending = new Set<number>();
+  private stopping = false;
+  overflows = 0;
+  procGone = 0;
+
+  constructor(private readonly opts: FanotifySourceOptions) {}
+
+  async start(sink: SourceSink): Promise<void> {
+    const h = await FanotifyHelper.start(this.opts.helperPath);
+    this.helper = h;
+    h.on('event', (ev) => {
+      this.pending.add(ev.cookie);
+      if (ev.flags & HELPER_FLAG.PROC_GONE) this.procGone++;
+      sink.event(sourceEvent(ev, this.versions), {
+        answer: (allow, cacheable) => {
+          if (!this.pending.delete(ev.cookie)) return false;
+          h.verdict(ev.cookie, allow, cacheable);
+          return true;
+        },
+      });
+    });
+    h.on('timeout', (cookie) => this.pending.delete(cookie));
+    h.on('notify', (n) => this.versions.retire(n.dev, n.ino));
+    h.on('overflow', (total) => {
+      this.overflows = total;
+      sink.notice('overflow', `the kernel's fanotify queue overflowed (${total} so far): events were lost`);
+    });
+    h.on('error', (e) => sink.notice('helper', e.message));
+    h.on('exit', (code, signal) => {
+      this.pending.clear();
+      if (!this.stopping) sink.notice('helper-exit', `fanotify helper exited (${signal ?? code}): ${h.stderr.trim()}`);
+    });
+    for (const pid of this.opts.trust ?? [process.pid]) await h.trust(pid);
+    if (this.opts.maxHashBytes !== undefined) await h.limits(this.opts.maxHashBytes);
+    for (const dir of this.opts.watch) await h.mark(dir);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.helper?.close();
+  }
+
+  configure(mntns: number, failAllow: boolean, deadlineMs: number): void {
+    this.helper?.nsConfig(mntns, failAllow, deadlineMs);
+  }
+
+  async flush(): Promise<void> {
+    if (this.helper?.alive) await this.helper.flush();
+  }
+
+  async stats(): Promise<{ [name: string]: number }> {
+    const s = this.helper?.alive ? await this.helper.stats() : null;
+    return { ...(s ?? {}), versions: this.versions.size, versionHits: this.versions.hits, awaiting: this.pending.size };
+  }
+}

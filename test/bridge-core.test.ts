@@ -1,0 +1,142 @@
+// The bridge's own logic (failure modes, deadlines, late delivery, audit) with the real fanotify
+// helper on a tmpfs this file mounts, and an in-process stand-in for the engine client whose
+// verdicts and link state the test steers. The real engine over a pty is test/e2e-enforce.test.ts.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { CONTROL_OP, EVENT_FLAG, FileEvent, VERDICT, Verdict } from '../protocol/messages.js';
+import { Bridge, EngineClient } from '../host/bridge.js';
+import { FanotifySource } from '../host/sources/fanotify.js';
+import { AuditLog } from '../host/audit-log.js';
+import { mountTmpfs, newMountNs, run, Tmpfs, MountNs } from './bridge-support.js';
+
+/** Stands in for host/engine-client.ts: `decide` gives each verdict; `up` toggles the link. */
+class SteeredClient extends EventEmitter implements EngineClient {
+  up = true;
+  submitted: FileEvent[] = [];
+  stalled: (() => void)[] = [];
+  namespaces: { ns: number; parent: number; mntns: number; userns: number; fail: string; deadlineMs: number }[] = [
+    { ns: 0, parent: -1, mntns: 0, userns: 0, fail: 'closed', deadlineMs: 0 },
+  ];
+  constructor(public decide: (ev: FileEvent) => Verdict | 'stall') {
+    super();
+  }
+  submit(ev: FileEvent): Promise<Verdict> {
+    if (!this.up) return Promise.reject(new Error('link down'));
+    this.submitted.push(structuredClone(ev));
+    const v = this.decide(ev);
+    if (v === 'stall') return new Promise((resolve) => this.stalled.push(() => resolve({ id: ev.id, code: 0, statuses: [], audit: [] })));
+    return Promise.resolve(v);
+  }
+  async control(op: number, args: { [k: string]: unknown }): Promise<unknown> {
+    if (!this.up) throw new Error('link down');
+    if (op === CONTROL_OP.NS_LIST) return this.namespaces;
+    if (op === CONTROL_OP.POLICY_SHOW) return { text: '' };
+    if (op === CONTROL_OP.POLICY_LOAD) return { rules: 1 };
+    if (op === CONTROL_OP.NS_CREATE) {
+      const ns = this.namespaces.length;
+      this.namespaces.push({ ns, parent: 0, mntns: Number(args.mntns), userns: 0, fail: String(args.fail ?? 'closed'), deadlineMs: 500 });
+      return { ns };
+    }
+    throw new Error('unsupported');
+  }
+  async query(): Promise<unknown> {
+    return {};
+  }
+  setUp(up: boolean) {
+    this.up = up;
+    this.emit(up ? 'up' : 'down');
+  }
+}
+
+const allow = (ev: FileEvent): Verdict => ({ id: ev.id, code: VERDICT.CACHEABLE, statuses: [], audit: [] });
+
+let fs: Tmpfs;
+let bridge: Bridge | null = null;
+const namespaces: MountNs[] = [];
+
+beforeAll(async () => {
+  fs = await mountTmpfs();
+  writeFileSync(`${fs.dir}/f.txt`, 'content');
+});
+afterEach(async () => {
+  await bridge?.stop();
+  bridge = null;
+  for (const ns of namespaces.splice(0)) ns.close();
+});
+afterAll(async () => {
+  await fs?.cleanup();
+});
+
+async function start(client: SteeredClient, audit?: AuditLog) {
+  const source = new FanotifySource({ watch: [fs.dir] });
+  bridge = new Bridge({ client, sources: [source], audit });
+  await bridge.start();
+  return { bridge, source };
+}
+
+describe('bridge core with the real fanotify helper', () => {
+  it('enforces the engine verdict and writes its audit records', async () => {
+    const auditPath = mkdtempSync('/tmp/imans-audit-') + '/audit.log';
+    const rec = 'type=1800 msg=audit(1.000:1): pid=1 op=appraise_data cause=invalid-hash comm="cat" res=0 errno=0';
+    const client = new SteeredClient((ev) =>
+      ev.file.path.endsWith('/bad.txt') ? { id: ev.id, code: VERDICT.DENY | VERDICT.APPRAISED, statuses: [], audit: [rec + '\nforged'] } : allow(ev),
+    );
+    writeFileSync(`${fs.dir}/bad.txt`, 'bad');
+    await start(client, new AuditLog(auditPath));
+    expect((await run('cat', [`${fs.dir}/f.txt`])).stdout).toBe('content');
+    const r = await run('cat', [`${fs.dir}/bad.txt`]);
+    expect(r.stderr).toContain('Operation not permitted');
+    expect(readFileSync(auditPath, 'utf8')).toBe(rec + ' forged\n');
+    const s = await bridge!.stats();
+    expect(s.bridge.denied).toBe(1);
+    expect(client.submitted.map((e) => e.file.path)).toEqual([`${fs.dir}/f.txt`, `${fs.dir}/bad.txt`]);
+    expect(client.submitted[0].file.fsname).toBe('tmpfs');
+  });
+
+  it('with the engine down: fail-closed namespace denies, host (no appraisal) allows, all delivered LATE and in order later', async () => {
+    const client = new SteeredClient(allow);
+    const ns = await newMountNs();
+    namespaces.push(ns);
+    await start(client);
+    await bridge!.nsCreate({ mntns: ns.inode, fail: 'closed' });
+    client.setUp(false);
+    const inside = await ns.sh(`cat ${fs.dir}/f.txt`);
+    expect(inside.stderr).toContain('Operation not permitted');
+    expect((await run('cat', [`${fs.dir}/f.txt`])).stdout).toBe('content');
+    expect(client.submitted).toHaveLength(0);
+    expect(bridge!.counters.queued).toBe(2);
+    expect([bridge!.counters.failDenied, bridge!.counters.failAllowed]).toEqual([1, 1]);
+    client.setUp(true);
+    for (let i = 0; i < 100 && client.submitted.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(client.submitted.map((e) => [e.proc.mntns, e.flags & EVENT_FLAG.LATE])).toEqual([
+      [ns.inode, EVENT_FLAG.LATE],
+      [expect.any(Number), EVENT_FLAG.LATE],
+    ]);
+    expect(client.submitted[0].id).toBeLessThan(client.submitted[1].id);
+    expect(bridge!.counters.queued).toBe(0);
+  });
+
+  it('with the engine stalled: the helper deadline answers by the fail mode, the verdict counts as late', async () => {
+    const client = new SteeredClient(() => 'stall');
+    const ns = await newMountNs();
+    namespaces.push(ns);
+    await start(client);
+    await bridge!.nsCreate({ mntns: ns.inode, fail: 'open', deadlineMs: 100 });
+    expect((await ns.sh(`cat ${fs.dir}/f.txt`)).stdout).toBe('content');
+    await bridge!.nsCreate({ mntns: (await newMountNsKept()).inode, fail: 'closed', deadlineMs: 100 });
+    const closedNs = namespaces[namespaces.length - 1];
+    expect((await closedNs.sh(`cat ${fs.dir}/f.txt`)).stderr).toContain('Operation not permitted');
+    for (const release of client.stalled) release();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(bridge!.counters.lateVerdicts).toBe(2);
+    const src = (await bridge!.stats()).sources.fanotify;
+    expect(src.timeouts).toBe(2);
+  });
+});
+
+async function newMountNsKept(): Promise<MountNs> {
+  const ns = await newMountNs();
+  namespaces.push(ns);
+  return ns;
+}
