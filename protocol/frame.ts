@@ -73,7 +73,7 @@ export function encodeFrame(type: number, flags: number, seq: number, ack: numbe
 /** Counters the decoder bumps; the link shares this object so they appear in its counters. */
 export interface FrameCounters {
   /** Frames that passed every check and were handed on. */
-  frames: number;
+  frames_received: number;
   /** Frames whose CRC matched neither the plain CRC nor the session-tagged one. */
   crc_errors: number;
   /** Frames longer than the maximum, cut off at max + 1 and dropped. */
@@ -87,7 +87,7 @@ export interface FrameCounters {
 }
 
 export function newFrameCounters(): FrameCounters {
-  return { frames: 0, crc_errors: 0, oversize: 0, cobs_errors: 0, runts: 0, bytes_received: 0 };
+  return { frames_received: 0, crc_errors: 0, oversize: 0, cobs_errors: 0, runts: 0, bytes_received: 0 };
 }
 
 /**
@@ -173,7 +173,7 @@ export class FrameDecoder {
       c.crc_errors++;
       return;
     }
-    c.frames++;
+    c.frames_received++;
     this.onFrame(d, body, x !== 0);
   }
 }
