@@ -59,6 +59,11 @@ interface Page {
   digests: Uint8Array[];
 }
 
+interface PcrAggregate {
+  pcr: number;
+  values: Uint8Array[];
+}
+
 interface TemplateSlot {
   name: string;
   desc: TemplateDesc;
@@ -86,7 +91,8 @@ export class MeasurementList {
   private pageSize: number;
   private pages: Page[];
   private templates: TemplateSlot[];
-  private aggregates: Uint8Array[];
+  /** Per PCR used, in order of first use: the PCR number and its value in each bank. */
+  private pcrAggs: PcrAggregate[];
   private ffDigests: Uint8Array[];
   private nEntries: number;
   private nViolations: number;
@@ -98,13 +104,12 @@ export class MeasurementList {
     this.banks = opts.banks ? opts.banks.slice() : [ALGO.SHA1, ALGO.SHA256];
     if (this.banks.length === 0) throw listError('LIST_BANK', 'a measurement list needs at least one bank');
     this.sizes = [];
-    this.aggregates = [];
+    this.pcrAggs = [];
     this.ffDigests = [];
     for (let i = 0; i < this.banks.length; i++) {
       const size = digestSize(this.banks[i]);
       if (size === 0 || this.banks.indexOf(this.banks[i]) !== i) throw listError('LIST_BANK', 'bank ' + this.banks[i] + ' is not a distinct kernel hash_algo');
       this.sizes.push(size);
-      this.aggregates.push(new Uint8Array(size));
       const ff = new Uint8Array(size);
       ff.fill(0xff);
       this.ffDigests.push(ff);
@@ -138,9 +143,31 @@ export class MeasurementList {
     return i;
   }
 
-  /** PCR 10 (or whatever PCR the entries name) replayed in `bank`: H(old || template digest), from zero. */
-  aggregate(bank: number): Uint8Array {
-    return this.aggregates[this.bankIndex(bank)].slice();
+  /**
+   * The value `pcr` (default 10) would hold in `bank` after extending it, from zero, with each
+   * entry of that PCR: new = H(old || template digest), 0xff… for a violation.
+   */
+  aggregate(bank: number, pcr?: number): Uint8Array {
+    const b = this.bankIndex(bank);
+    const want = pcr === undefined ? DEFAULT_PCR : pcr;
+    for (let i = 0; i < this.pcrAggs.length; i++) if (this.pcrAggs[i].pcr === want) return this.pcrAggs[i].values[b].slice();
+    return new Uint8Array(this.sizes[b]);
+  }
+
+  /** The PCRs entries were recorded in, in order of first use. */
+  pcrs(): number[] {
+    return this.pcrAggs.map(function (a: PcrAggregate): number {
+      return a.pcr;
+    });
+  }
+
+  private pcrAggregate(pcr: number): PcrAggregate {
+    for (let i = 0; i < this.pcrAggs.length; i++) if (this.pcrAggs[i].pcr === pcr) return this.pcrAggs[i];
+    const values: Uint8Array[] = [];
+    for (let b = 0; b < this.sizes.length; b++) values.push(new Uint8Array(this.sizes[b]));
+    const a = { pcr: pcr, values: values };
+    this.pcrAggs.push(a);
+    return a;
   }
 
   private templateSlot(name: string, desc: TemplateDesc): number {
@@ -229,13 +256,14 @@ export class MeasurementList {
     page.end[j] = page.used;
     page.meta[j] = pcr | (violation ? VIOLATION : 0);
     page.tmpl[j] = slot;
+    const aggs = this.pcrAggregate(pcr).values;
     for (let b = 0; b < this.banks.length; b++) {
       if (digests !== null) page.digests[b].set(digests[b], j * this.sizes[b]);
-      const agg = this.aggregates[b];
+      const agg = aggs[b];
       const ext = new Uint8Array(2 * this.sizes[b]);
       ext.set(agg, 0);
       ext.set(violation ? this.ffDigests[b] : (digests as Uint8Array[])[b], this.sizes[b]);
-      this.aggregates[b] = mustHash(this.hash, this.banks[b], ext);
+      aggs[b] = mustHash(this.hash, this.banks[b], ext);
     }
     page.n++;
     const e = this.nEntries++;
