@@ -1,0 +1,157 @@
+// The engine's Platform on an Espruino board: native hashes from require("crypto"), E.CRC32,
+// E.hwRand and the Storage module's flash files. Everything board-specific is reached through
+// the `Board` handles so the same code runs in the guard's sandbox with stand-ins.
+// Board code (Espruino profile): ES5 subset, no absent globals, nothing used before it is defined.
+import { Platform, PlatformLimits, Storage } from '../core/platform.js';
+import { concat } from '../../protocol/bytes.js';
+
+export interface Board {
+  E: EspruinoE;
+  crypto: EspruinoCrypto;
+  storage: EspruinoStorage;
+}
+
+/** What a Pico (5,100 blocks of 13 bytes) holds beside the firmware; see bench/espruino.ts for the measurement. */
+export const PICO_LIMITS: PlatformLimits = {
+  maxNamespaces: 4,
+  maxRules: 32,
+  maxEntriesInRam: 16,
+  internSlots: 64,
+  maxMessage: 1024,
+};
+
+/** Storage names are at most 27 characters for append files (28 for simple ones). */
+export const MAX_STORAGE_NAME = 27;
+
+function boardError(code: string, text: string): Error {
+  const e = new Error(text) as Error & { code: string };
+  e.code = code;
+  return e;
+}
+
+function toBinary(E: EspruinoE, b: Uint8Array): string {
+  return b.length ? E.toString(b) : '';
+}
+
+function fromBinary(E: EspruinoE, s: string): Uint8Array {
+  return s.length ? E.toUint8Array(s) : new Uint8Array(0);
+}
+
+/**
+ * Flash files behind the core's Storage. Replaceable records are simple Storage files (binary
+ * safe). Append logs are StorageFiles, which cannot hold byte 0xFF (erased flash reads as 0xFF),
+ * so each appended record is one base64 line; `btoa`/`atob` are native, so this costs no JS loop.
+ */
+export function createBoardStorage(E: EspruinoE, S: EspruinoStorage): Storage {
+  function checkName(name: string): void {
+    if (name.length === 0 || name.length > MAX_STORAGE_NAME || name.indexOf('\x01') >= 0) {
+      throw boardError('STORAGE_NAME', 'storage name "' + name + '" must be 1 to ' + MAX_STORAGE_NAME + ' characters');
+    }
+  }
+  function readLog(name: string): Uint8Array | null {
+    const f = S.open(name, 'r');
+    if (f.getLength() === 0) return null;
+    const parts: Uint8Array[] = [];
+    let line = f.readLine();
+    while (line !== undefined) {
+      const t = line.charAt(line.length - 1) === '\n' ? line.substr(0, line.length - 1) : line;
+      if (t.length) parts.push(fromBinary(E, atob(t)));
+      line = f.readLine();
+    }
+    return concat(parts);
+  }
+  return {
+    append(name: string, data: Uint8Array): void {
+      checkName(name);
+      if (data.length === 0) return;
+      S.open(name, 'a').write(btoa(toBinary(E, data)) + '\n');
+    },
+    read(name: string): Uint8Array | null {
+      checkName(name);
+      const s = S.read(name);
+      if (s !== undefined) return fromBinary(E, s.substr(1));
+      return readLog(name);
+    },
+    replace(name: string, data: Uint8Array): void {
+      checkName(name);
+      S.open(name, 'r').erase();
+      // A leading marker byte: Storage cannot hold an empty simple file, the core can.
+      if (!S.write(name, 'R' + toBinary(E, data))) throw boardError('STORAGE_FULL', 'no room in flash for "' + name + '" (' + data.length + ' bytes)');
+    },
+    remove(name: string): void {
+      checkName(name);
+      S.erase(name);
+      S.open(name, 'r').erase();
+    },
+    list(): string[] {
+      const all = S.list();
+      const out: string[] = [];
+      for (let i = 0; i < all.length; i++) {
+        const n = all[i];
+        const cut = n.indexOf('\x01');
+        const base = cut >= 0 ? n.substr(0, cut) : n;
+        // Dot files are the system's (.bootcde, .boot0) and the runner's (.imans.cfg), not the engine's.
+        if (base.charAt(0) !== '.' && out.indexOf(base) < 0) out.push(base);
+      }
+      return out.sort();
+    },
+  };
+}
+
+type HashFn = (data: Uint8Array) => ArrayBuffer;
+
+export function createEspruinoPlatform(board: Board, limits: PlatformLimits): Platform {
+  const E = board.E;
+  const c = board.crypto;
+  // kernel hash_algo number -> the board's native function (absent on boards built without it)
+  const fns: (HashFn | undefined)[] = [];
+  fns[2] = c.SHA1;
+  fns[4] = c.SHA256;
+  fns[5] = c.SHA384;
+  fns[6] = c.SHA512;
+  fns[7] = c.SHA224;
+
+  function hash(algo: number, data: Uint8Array): Uint8Array | null {
+    const f = fns[algo];
+    return typeof f === 'function' ? new Uint8Array(f(data)) : null;
+  }
+
+  function sha256(data: Uint8Array): Uint8Array {
+    const d = hash(4, data);
+    if (!d) throw boardError('NO_SHA256', 'this board has no native SHA-256');
+    return d;
+  }
+
+  return {
+    profile: 'espruino',
+    hash: hash,
+    hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
+      // RFC 2104 over the native SHA-256 (the board has no HMAC built in).
+      const k = new Uint8Array(64);
+      k.set(key.length > 64 ? sha256(key) : key);
+      const ipad = new Uint8Array(64);
+      const opad = new Uint8Array(64);
+      for (let i = 0; i < 64; i++) {
+        ipad[i] = k[i] ^ 0x36;
+        opad[i] = k[i] ^ 0x5c;
+      }
+      return sha256(concat([opad, sha256(concat([ipad, data]))]));
+    },
+    crc32(data: Uint8Array): number {
+      return E.CRC32(data) >>> 0;
+    },
+    random(n: number): Uint8Array {
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; i += 4) {
+        const r = E.hwRand();
+        for (let j = 0; j < 4 && i + j < n; j++) out[i + j] = (r >>> (8 * j)) & 255;
+      }
+      return out;
+    },
+    now(): number {
+      return Date.now();
+    },
+    storage: createBoardStorage(E, board.storage),
+    limits: limits,
+  };
+}

@@ -1,0 +1,167 @@
+// `npm run check:espruino`: the board guard. Builds the firmware and a bundle of every portable
+// module, rejects what the interpreter cannot run (guard.ts), then runs them in the board-shaped
+// sandbox: the board platform against Node's crypto, Storage surviving a reset, the protocol
+// vectors, and the engine scenario of espruino-scenario.ts.
+import { readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createHash, createHmac } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { buildBundle, buildPortableBundle, Bundle, REPO } from '../build.js';
+import { checkBundle, formatProblems } from './guard.js';
+import { BoardSandbox, createBoardSandbox } from './board-sandbox.js';
+import { CONFIG_FILE } from '../runner.js';
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface GuardReport {
+  problems: string[];
+  checks: CheckResult[];
+  firmwareBytes: number;
+}
+
+type Fn = (...a: unknown[]) => unknown;
+type Obj = { [k: string]: unknown };
+
+/** Load a bundle into a fresh sandbox (the engine left stopped), sharing `flash` when given. */
+export function loadInSandbox(code: string, flash?: { [name: string]: string }): BoardSandbox {
+  const sb = createBoardSandbox();
+  if (flash) Object.assign(sb.flash, flash);
+  if (sb.flash[CONFIG_FILE] === undefined) sb.flash[CONFIG_FILE] = JSON.stringify({ autostart: false });
+  sb.run(code, 'bundle.js');
+  return sb;
+}
+
+function hex(b: ArrayLike<number>): string {
+  return Buffer.from(Array.prototype.slice.call(b) as number[]).toString('hex');
+}
+
+function platformChecks(fw: Bundle): CheckResult[] {
+  const out: CheckResult[] = [];
+  const sb = loadInSandbox(fw.code);
+  try {
+    const u8 = (s: string) => sb.run(`E.toUint8Array(${JSON.stringify(s)})`) as Uint8Array;
+    const api = sb.run('IMANS') as Obj;
+    const board = (api.boardHandles as Fn)();
+    const P = (api.createPlatform as Fn)(board, (api.limitsFor as Fn)((api.loadConfig as Fn)((board as Obj).storage))) as Obj;
+    const msg = 'The quick brown fox jumps over the lazy dog';
+    const want: [string, string, string][] = [
+      ['sha1', hex((P.hash as Fn)(2, u8(msg)) as Uint8Array), createHash('sha1').update(msg).digest('hex')],
+      ['sha256', hex((P.hash as Fn)(4, u8(msg)) as Uint8Array), createHash('sha256').update(msg).digest('hex')],
+      ['hmac-sha256', hex((P.hmacSha256 as Fn)(u8('k'.repeat(70)), u8(msg)) as Uint8Array), createHmac('sha256', 'k'.repeat(70)).update(msg).digest('hex')],
+      ['crc32', String((P.crc32 as Fn)(u8(msg))), String(crc32(msg))],
+    ];
+    for (const w of want) out.push({ name: 'platform ' + w[0], ok: w[1] === w[2], detail: w[1] + (w[1] === w[2] ? '' : ' != ' + w[2]) });
+    out.push({ name: 'platform md5 absent', ok: (P.hash as Fn)(1, u8('x')) === null, detail: 'hash(1) is null' });
+    const st = P.storage as Obj;
+    const rec = sb.run('new Uint8Array([0, 255, 10, 13, 1, 255])');
+    (st.append as Fn)('log', rec);
+    (st.append as Fn)('log', sb.run('new Uint8Array([255])'));
+    (st.replace as Fn)('rec', rec);
+    // A reset: the same flash, a fresh interpreter.
+    const sb2 = loadInSandbox(fw.code, sb.flash);
+    try {
+      const api2 = sb2.run('IMANS') as Obj;
+      const b2 = (api2.boardHandles as Fn)();
+      const P2 = (api2.createPlatform as Fn)(b2, {}) as Obj;
+      const st2 = P2.storage as Obj;
+      const log = hex((st2.read as Fn)('log') as Uint8Array);
+      const r = hex((st2.read as Fn)('rec') as Uint8Array);
+      const names = JSON.stringify((st2.list as Fn)());
+      const ok = log === '00ff0a0d01ffff' && r === '00ff0a0d01ff' && names === '["log","rec"]';
+      out.push({ name: 'storage survives a reset', ok, detail: `log ${log}, rec ${r}, list ${names}` });
+    } finally {
+      sb2.dispose();
+    }
+  } catch (e) {
+    out.push({ name: 'platform', ok: false, detail: (e as Error).stack ?? String(e) });
+  } finally {
+    sb.dispose();
+  }
+  return out;
+}
+
+const FRAME_TYPES = ['DATA', 'ACK', 'NACK', 'RST', 'RST_ACK'];
+
+/** protocol/vectors/frames.json through the bundled FrameDecoder, with E.CRC32 as its CRC. */
+function frameVectors(sb: BoardSandbox, doc: { vectors: Obj[] }): CheckResult {
+  const frame = (sb.run('PORTABLE') as Obj)['protocol/frame'] as Obj;
+  const fromHex = ((sb.run('PORTABLE') as Obj)['protocol/bytes'] as Obj).fromHex as Fn;
+  const crc = sb.run('(function (b) { return E.CRC32(b); })');
+  const failures: string[] = [];
+  for (const v of doc.vectors) {
+    const got: Obj[] = [];
+    const Dec = frame.FrameDecoder as new (...a: unknown[]) => Obj;
+    const d = new Dec(v.maxFrame, crc, (f: Uint8Array, len: number, tagged: boolean) => {
+      const t = f[0] & 7;
+      got.push({ type: FRAME_TYPES[t] ?? t, more: (f[0] & 8) !== 0, seq: f[1], ack: f[2], payload: hex(f.subarray(3, len)), tagged });
+    });
+    d.tag = parseInt(String(v.tag), 16);
+    (d.feed as Fn).call(d, fromHex(v.wire));
+    const want = (v.frames as Obj[]).map((f) => ({ type: f.type, more: f.more, seq: f.seq, ack: f.ack, payload: f.payload, tagged: f.tagged }));
+    const counters = d.counters as Obj;
+    const nz: Obj = {};
+    for (const k of Object.keys(counters).sort()) if (counters[k] && k !== 'bytes_received') nz[k] = counters[k];
+    const wantCounters: Obj = {};
+    for (const k of Object.keys(v.counters as Obj).sort()) wantCounters[k] = (v.counters as Obj)[k];
+    if (JSON.stringify(got) !== JSON.stringify(want)) failures.push(`${v.name}: frames ${JSON.stringify(got)}`);
+    if (JSON.stringify(nz) !== JSON.stringify(wantCounters)) failures.push(`${v.name}: counters ${JSON.stringify(nz)}`);
+  }
+  return { name: `vectors frames.json (${doc.vectors.length})`, ok: failures.length === 0, detail: failures.join('; ') };
+}
+
+function vectorChecks(portable: Bundle): CheckResult[] {
+  const dir = resolve(REPO, 'protocol/vectors');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const out: CheckResult[] = [];
+  const sb = loadInSandbox(portable.code);
+  try {
+    for (const f of files) {
+      const doc = JSON.parse(readFileSync(resolve(dir, f), 'utf8'));
+      try {
+        if (f === 'frames.json') out.push(frameVectors(sb, doc));
+        else out.push({ name: `vectors ${f}`, ok: true, detail: 'no board runner for this file yet' });
+      } catch (e) {
+        out.push({ name: `vectors ${f}`, ok: false, detail: (e as Error).stack ?? String(e) });
+      }
+    }
+  } finally {
+    sb.dispose();
+  }
+  return out;
+}
+
+export async function runGuard(): Promise<GuardReport> {
+  const fw = await buildBundle();
+  const portable = await buildPortableBundle();
+  const problems: string[] = [];
+  for (const [name, b] of [['firmware', fw], ['portable', portable]] as [string, Bundle][]) {
+    const p = checkBundle(b.code, name + '.min.js');
+    if (p.length) problems.push(formatProblems(checkBundle(b.readable), name + '.es5.js') || formatProblems(p, name + '.min.js'));
+  }
+  const checks = [...platformChecks(fw), ...vectorChecks(portable)];
+  return { problems, checks, firmwareBytes: fw.code.length };
+}
+
+async function main(): Promise<number> {
+  const r = await runGuard();
+  for (const p of r.problems) process.stdout.write(p + '\n');
+  for (const c of r.checks) process.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}${c.detail && !c.ok ? ': ' + c.detail : ''}\n`);
+  const failed = r.problems.length > 0 || r.checks.some((c) => !c.ok);
+  process.stdout.write(`check:espruino: firmware ${r.firmwareBytes} bytes; ${r.problems.length ? 'board-incompatible code found' : 'no board-incompatible code'}; ${r.checks.filter((c) => c.ok).length}/${r.checks.length} sandbox checks pass\n`);
+  return failed ? 1 : 0;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`check:espruino: ${err.stack ?? err.message}\n`);
+      process.exit(1);
+    },
+  );
+}
