@@ -52,6 +52,7 @@ export interface LinkOptions {
   maxMessage?: number;
   /** First retransmission timeout, before any round trip was measured. Default 250. */
   rtoMs?: number;
+  /** Bounds of the adaptive timeout. Default 50 and 2000. */
   minRtoMs?: number;
   maxRtoMs?: number;
   /** How long a standalone ACK waits for outgoing data to ride on. Default 5. */
@@ -278,7 +279,7 @@ export class Link {
     this.local = { maxFrame: maxFrame, window: window, maxMessage: maxMessage };
     this.params = { maxFrame: maxFrame, window: window, maxMessage: maxMessage };
     this.rto0 = opt(options.rtoMs, 250);
-    this.minRto = opt(options.minRtoMs, 20);
+    this.minRto = opt(options.minRtoMs, 50);
     this.maxRto = opt(options.maxRtoMs, 2000);
     this.ackDelay = opt(options.ackDelayMs, 5);
     this.keepalive = opt(options.keepaliveMs, 1000);
