@@ -9,7 +9,7 @@
 // fail-open allows. Either way the event is kept and delivered to the engine, in order and flagged
 // LATE, once the link is back, so the measurement lists lose nothing.
 import { EventEmitter } from 'node:events';
-import { CONTROL_OP, EVENT_FLAG, FileEvent, VERDICT, Verdict } from '../protocol/messages.js';
+import { CONTROL_OP, QUERY_OP, EVENT_FLAG, FileEvent, VERDICT, Verdict } from '../protocol/messages.js';
 import { AuditLog } from './audit-log.js';
 import { NamespaceTable, NsEntry, FailMode, DEFAULT_DEADLINE_MS, policyAppraises } from './nsdiscovery.js';
 
@@ -326,4 +326,63 @@ export class Bridge extends EventEmitter<{ notice: [kind: string, detail: string
     for (const s of this.sources) if (s.stats) sources[s.name] = await s.stats().catch(() => ({}));
     return { bridge: { ...this.counters }, sources };
   }
+
+  /** The control socket's operations (host/control.ts carries them; host/cli/*.ts send them). */
+  async handle(op: string, args: { [k: string]: unknown }): Promise<unknown> {
+    switch (op) {
+      case 'ns.create':
+        return this.nsCreate({
+          mntns: optInt(args, 'mntns'),
+          userns: optInt(args, 'userns'),
+          parent: optInt(args, 'parent'),
+          fail: optFail(args.fail),
+          deadlineMs: optInt(args, 'deadlineMs'),
+        });
+      case 'ns.delete':
+        return this.nsDelete(needInt(args, 'ns'));
+      case 'ns.list':
+        return this.nsList();
+      case 'policy.load':
+        if (typeof args.text !== 'string') throw new BridgeError('policy.load needs "text"', 'BAD_ARGUMENT');
+        return this.policyLoad(needInt(args, 'ns'), args.text);
+      case 'policy.show':
+        return this.passthrough(CONTROL_OP.POLICY_SHOW, { ns: needInt(args, 'ns') });
+      case 'keys.add':
+        if (!(args.cert instanceof Uint8Array)) throw new BridgeError('keys.add needs "cert" bytes', 'BAD_ARGUMENT');
+        return this.keysAdd(needInt(args, 'ns'), args.cert);
+      case 'measurements':
+        return this.passthrough(CONTROL_OP.MEASUREMENTS, {
+          ns: needInt(args, 'ns'),
+          bank: typeof args.bank === 'string' ? args.bank : 'sha256',
+          format: args.format === 'ascii' ? 'ascii' : 'binary',
+          from: optInt(args, 'from') ?? 0,
+          max: optInt(args, 'max') ?? 256,
+        });
+      case 'aggregate':
+        return this.passthrough(CONTROL_OP.AGGREGATE, { ns: needInt(args, 'ns') });
+      case 'stats':
+        return { ...(await this.stats()), engine: this.client.up ? await this.client.query(QUERY_OP.STATS, {}).catch(() => null) : null, up: this.client.up };
+      default:
+        throw new BridgeError(`unknown control operation "${op}"`, 'BAD_REQUEST');
+    }
+  }
+}
+
+function optInt(args: { [k: string]: unknown }, key: string): number | undefined {
+  const v = args[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new BridgeError(`"${key}" must be a non-negative integer, got ${JSON.stringify(v)}`, 'BAD_ARGUMENT');
+  return v;
+}
+
+function needInt(args: { [k: string]: unknown }, key: string): number {
+  const v = optInt(args, key);
+  if (v === undefined) throw new BridgeError(`"${key}" is required`, 'BAD_ARGUMENT');
+  return v;
+}
+
+function optFail(v: unknown): FailMode | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (v === 'closed' || v === 'open' || v === 'auto') return v;
+  throw new BridgeError(`"fail" must be closed, open or auto, got ${JSON.stringify(v)}`, 'BAD_ARGUMENT');
 }
