@@ -1,0 +1,607 @@
+// Messages ↔ the positional CBOR arrays on the wire (SPEC.md §3), with the intern table (§4) for
+// EVENT batches. Every field is validated on the way in and on the way out, by the same
+// functions, so a message one end encodes is one the other accepts; a wrong field is a
+// ProtocolError (code MALFORMED, BAD_ARGUMENT, UNKNOWN_INTERN, UNSUPPORTED_TYPE or CAPACITY)
+// naming it, e.g. "events[3].fileRef".
+//
+// Portable (Espruino profile).
+
+import { Codec, encodeHead, isPlainObject, isProtocolError, isSafeInt, ProtocolError, protocolError } from './cbor.js';
+import { bytesToBinaryString, concat } from './bytes.js';
+import { INTERN_KIND, InternChooser, InternTable } from './intern.js';
+import {
+  CONTROL_OP,
+  Digest,
+  ERR,
+  FileEvent,
+  FileInfo,
+  Limits,
+  Message,
+  MSG,
+  MSG_IGNORABLE_FROM,
+  NsStatus,
+  ProcInfo,
+  QUERY_OP,
+  Verdict,
+} from './messages.js';
+
+export const WIRE_ERROR = {
+  MALFORMED: 'MALFORMED',
+  UNSUPPORTED_TYPE: 'UNSUPPORTED_TYPE',
+  UNKNOWN_INTERN: 'UNKNOWN_INTERN',
+  BAD_ARGUMENT: 'BAD_ARGUMENT',
+  CAPACITY: 'CAPACITY',
+} as const;
+
+const ERR_OF: { [code: string]: number } = {
+  MALFORMED: ERR.MALFORMED,
+  UNSUPPORTED_TYPE: ERR.UNSUPPORTED_TYPE,
+  UNKNOWN_INTERN: ERR.UNKNOWN_INTERN,
+  BAD_ARGUMENT: ERR.BAD_ARGUMENT,
+  CAPACITY: ERR.CAPACITY,
+};
+
+function wireError(code: string, field: string, what: string): ProtocolError {
+  return protocolError(code, ERR_OF[code], field + ': ' + what, -1, field);
+}
+
+function malformed(field: string, what: string): ProtocolError {
+  return wireError(WIRE_ERROR.MALFORMED, field, what);
+}
+
+// ---- field checks (shared by both directions) ---------------------------------------------
+
+function uint(v: unknown, field: string): number {
+  if (!isSafeInt(v) || v < 0) throw malformed(field, 'expected an unsigned integer');
+  return v;
+}
+
+function text(v: unknown, field: string): string {
+  if (typeof v !== 'string') throw malformed(field, 'expected text');
+  return v;
+}
+
+function bytes(v: unknown, field: string): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw malformed(field, 'expected a byte string');
+  return v;
+}
+
+function bool(v: unknown, field: string): boolean {
+  if (v !== true && v !== false) throw malformed(field, 'expected true or false');
+  return v;
+}
+
+/** An array of at least `min` elements; elements beyond those the reader knows are ignored. */
+function arr(v: unknown, min: number, field: string): unknown[] {
+  if (!Array.isArray(v)) throw malformed(field, 'expected an array');
+  if (v.length < min) throw malformed(field, 'expected at least ' + min + ' elements, got ' + v.length);
+  return v;
+}
+
+function map(v: unknown, field: string): { [k: string]: unknown } {
+  if (!isPlainObject(v)) throw malformed(field, 'expected a map');
+  return v;
+}
+
+// ---- FileInfo and ProcInfo tuples ---------------------------------------------------------
+
+/** [path, dev, ino, fsmagic, fsname, fsuuid, uid, gid, mode, size, [[algo, digest]…], xattr|null] */
+export function fileInfoToWire(f: FileInfo): unknown[] {
+  const ds: unknown[] = [];
+  const digests = f.digests;
+  if (Array.isArray(digests)) for (let i = 0; i < digests.length; i++) ds.push(digests[i] ? [digests[i].algo, digests[i].digest] : digests[i]);
+  return [f.path, f.dev, f.ino, f.fsmagic, f.fsname, f.fsuuid, f.uid, f.gid, f.mode, f.size, Array.isArray(digests) ? ds : digests, f.xattr];
+}
+
+export function fileInfoFromWire(v: unknown, field: string): FileInfo {
+  const a = arr(v, 12, field);
+  const ds = arr(a[10], 0, field + '.digests');
+  const digests: Digest[] = [];
+  for (let i = 0; i < ds.length; i++) {
+    const d = arr(ds[i], 2, field + '.digests[' + i + ']');
+    digests.push({ algo: uint(d[0], field + '.digests[' + i + '].algo'), digest: bytes(d[1], field + '.digests[' + i + '].digest') });
+  }
+  return {
+    path: text(a[0], field + '.path'),
+    dev: uint(a[1], field + '.dev'),
+    ino: uint(a[2], field + '.ino'),
+    fsmagic: uint(a[3], field + '.fsmagic'),
+    fsname: text(a[4], field + '.fsname'),
+    fsuuid: text(a[5], field + '.fsuuid'),
+    uid: uint(a[6], field + '.uid'),
+    gid: uint(a[7], field + '.gid'),
+    mode: uint(a[8], field + '.mode'),
+    size: uint(a[9], field + '.size'),
+    digests: digests,
+    xattr: a[11] === null ? null : bytes(a[11], field + '.xattr'),
+  };
+}
+
+/** [pid, mntns, userns, uid, euid, suid, gid, egid, sgid, auid, ses, comm] */
+export function procInfoToWire(p: ProcInfo): unknown[] {
+  return [p.pid, p.mntns, p.userns, p.uid, p.euid, p.suid, p.gid, p.egid, p.sgid, p.auid, p.ses, p.comm];
+}
+
+export function procInfoFromWire(v: unknown, field: string): ProcInfo {
+  const a = arr(v, 12, field);
+  return {
+    pid: uint(a[0], field + '.pid'),
+    mntns: uint(a[1], field + '.mntns'),
+    userns: uint(a[2], field + '.userns'),
+    uid: uint(a[3], field + '.uid'),
+    euid: uint(a[4], field + '.euid'),
+    suid: uint(a[5], field + '.suid'),
+    gid: uint(a[6], field + '.gid'),
+    egid: uint(a[7], field + '.egid'),
+    sgid: uint(a[8], field + '.sgid'),
+    auid: uint(a[9], field + '.auid'),
+    ses: uint(a[10], field + '.ses'),
+    comm: text(a[11], field + '.comm'),
+  };
+}
+
+// ---- CONTROL and QUERY arguments ----------------------------------------------------------
+
+/** Argument types: in memory and on the wire alike, except `file` (FileInfo ↔ its tuple). */
+const ARG = { UINT: 0, TEXT: 1, BYTES: 2, BOOL: 3, FILE: 4, DIGESTS: 5 } as const;
+
+interface ArgSpec {
+  name: string;
+  type: number;
+  required: boolean;
+  /** Allowed text values, when the argument is an enumeration. */
+  values?: string[];
+}
+
+function req(name: string, type: number, values?: string[]): ArgSpec {
+  return { name: name, type: type, required: true, values: values };
+}
+
+function opt(name: string, type: number, values?: string[]): ArgSpec {
+  return { name: name, type: type, required: false, values: values };
+}
+
+/** Indexed by op number (messages.ts CONTROL_OP / QUERY_OP comments are the contract). */
+const CONTROL_ARGS: ArgSpec[][] = [];
+CONTROL_ARGS[CONTROL_OP.NS_CREATE] = [req('mntns', ARG.UINT), opt('userns', ARG.UINT), opt('parent', ARG.UINT), opt('fail', ARG.TEXT, ['closed', 'open']), opt('deadlineMs', ARG.UINT)];
+CONTROL_ARGS[CONTROL_OP.NS_DELETE] = [req('ns', ARG.UINT)];
+CONTROL_ARGS[CONTROL_OP.NS_LIST] = [];
+CONTROL_ARGS[CONTROL_OP.POLICY_LOAD] = [req('ns', ARG.UINT), req('text', ARG.TEXT)];
+CONTROL_ARGS[CONTROL_OP.POLICY_SHOW] = [req('ns', ARG.UINT)];
+CONTROL_ARGS[CONTROL_OP.KEYS_ADD] = [req('ns', ARG.UINT), req('cert', ARG.BYTES)];
+CONTROL_ARGS[CONTROL_OP.REFS_ADD] = [req('ns', ARG.UINT), req('digests', ARG.DIGESTS)];
+CONTROL_ARGS[CONTROL_OP.MEASUREMENTS] = [req('ns', ARG.UINT), req('bank', ARG.TEXT), req('format', ARG.TEXT, ['binary', 'ascii']), req('from', ARG.UINT), req('max', ARG.UINT)];
+CONTROL_ARGS[CONTROL_OP.AGGREGATE] = [req('ns', ARG.UINT)];
+
+const QUERY_ARGS: ArgSpec[][] = [];
+QUERY_ARGS[QUERY_OP.APPRAISE] = [req('ns', ARG.UINT), req('file', ARG.FILE), opt('func', ARG.UINT), opt('nocache', ARG.BOOL)];
+QUERY_ARGS[QUERY_OP.IS_SIGNED] = [req('ns', ARG.UINT), req('file', ARG.FILE), opt('nocache', ARG.BOOL)];
+QUERY_ARGS[QUERY_OP.STATS] = [];
+
+function badArg(field: string, what: string): ProtocolError {
+  return wireError(WIRE_ERROR.BAD_ARGUMENT, field, what);
+}
+
+/** Check one argument; `toWire` turns in-memory forms into wire forms, else the reverse. */
+function convertArg(spec: ArgSpec, v: unknown, field: string, toWire: boolean): unknown {
+  try {
+    if (spec.type === ARG.UINT) return uint(v, field);
+    if (spec.type === ARG.BOOL) return bool(v, field);
+    if (spec.type === ARG.BYTES) return bytes(v, field);
+    if (spec.type === ARG.TEXT) {
+      const s = text(v, field);
+      if (spec.values && spec.values.indexOf(s) < 0) throw badArg(field, 'expected one of ' + spec.values.join(', '));
+      return s;
+    }
+    if (spec.type === ARG.FILE) {
+      if (!toWire) return fileInfoFromWire(v, field);
+      const t = fileInfoToWire(v as FileInfo);
+      fileInfoFromWire(t, field);
+      return t;
+    }
+    const ds = arr(v, 0, field);
+    for (let i = 0; i < ds.length; i++) {
+      const d = arr(ds[i], 2, field + '[' + i + ']');
+      uint(d[0], field + '[' + i + '][0]');
+      bytes(d[1], field + '[' + i + '][1]');
+    }
+    return ds;
+  } catch (e) {
+    // A wrongly typed argument is the request's fault, not the framing's: BAD_ARGUMENT.
+    if (isProtocolError(e) && e.code === WIRE_ERROR.MALFORMED) throw badArg(e.field || field, e.message);
+    throw e;
+  }
+}
+
+/** Known ops: exactly their arguments (unknown keys dropped). Unknown ops: the map as is, for the receiver to refuse. */
+function convertArgs(specs: ArgSpec[] | undefined, v: unknown, field: string, toWire: boolean): { [k: string]: unknown } {
+  const m = map(v, field);
+  if (specs === undefined) return m;
+  const out: { [k: string]: unknown } = {};
+  for (let i = 0; i < specs.length; i++) {
+    const s = specs[i];
+    const x = m[s.name];
+    if (x === undefined) {
+      if (s.required) throw badArg(field + '.' + s.name, 'missing');
+      continue;
+    }
+    out[s.name] = convertArg(s, x, field + '.' + s.name, toWire);
+  }
+  return out;
+}
+
+// ---- HELLO limits -------------------------------------------------------------------------
+
+const LIMIT_KEYS = ['maxFrame', 'maxMessage', 'window', 'internSlots', 'maxNamespaces', 'maxRules', 'maxEntriesInRam'];
+
+function limitsFrom(v: unknown, field: string): Limits {
+  const m = map(v, field);
+  const out: { [k: string]: number } = {};
+  for (let i = 0; i < LIMIT_KEYS.length; i++) out[LIMIT_KEYS[i]] = uint(m[LIMIT_KEYS[i]], field + '.' + LIMIT_KEYS[i]);
+  return out as unknown as Limits;
+}
+
+const PROFILES = ['node', 'espruino', 'host'];
+
+// ---- verdicts -----------------------------------------------------------------------------
+
+function statusFromWire(v: unknown, field: string): NsStatus {
+  const a = arr(v, 4, field);
+  return { ns: uint(a[0], field + '.ns'), measured: bool(a[1], field + '.measured'), appraisal: uint(a[2], field + '.appraisal'), cause: text(a[3], field + '.cause') };
+}
+
+/** A verdict's wire item: its code alone, or [code, statuses, audit] when it carries detail. */
+function verdictToWire(v: Verdict, field: string): unknown {
+  const ss = arr(v.statuses || [], 0, field + '.statuses');
+  const audit = arr(v.audit || [], 0, field + '.audit');
+  if (ss.length === 0 && audit.length === 0) return v.code;
+  const st: unknown[] = [];
+  for (let i = 0; i < ss.length; i++) {
+    const s = ss[i] as NsStatus;
+    st.push(s ? [s.ns, s.measured, s.appraisal, s.cause] : s);
+  }
+  return [v.code, st, audit];
+}
+
+function verdictFromWire(v: unknown, id: number, field: string): Verdict {
+  if (!Array.isArray(v)) return { id: id, code: uint(v, field), statuses: [], audit: [] };
+  const a = arr(v, 3, field);
+  const st = arr(a[1], 0, field + '.statuses');
+  const statuses: NsStatus[] = [];
+  for (let i = 0; i < st.length; i++) statuses.push(statusFromWire(st[i], field + '.statuses[' + i + ']'));
+  const au = arr(a[2], 0, field + '.audit');
+  const audit: string[] = [];
+  for (let i = 0; i < au.length; i++) audit.push(text(au[i], field + '.audit[' + i + ']'));
+  return { id: id, code: uint(a[0], field + '.code'), statuses: statuses, audit: audit };
+}
+
+// ---- everything but EVENT (stateless) -----------------------------------------------------
+
+/** The wire array of a message other than EVENT, validated as the receiver will. */
+function toWire(m: Message): unknown[] {
+  let a: unknown[];
+  if (m.type === MSG.HELLO || m.type === MSG.HELLO_ACK) {
+    const lim: { [k: string]: unknown } = {};
+    const l = (m.limits || {}) as unknown as { [k: string]: unknown };
+    for (let i = 0; i < LIMIT_KEYS.length; i++) lim[LIMIT_KEYS[i]] = l[LIMIT_KEYS[i]];
+    a = [m.type, m.version, m.profile, lim, m.algorithms];
+  } else if (m.type === MSG.VERDICT) {
+    const vs = arr(m.verdicts, 0, 'verdicts') as Verdict[];
+    const items: unknown[] = [];
+    const first = vs.length > 0 && vs[0] ? vs[0].id : 0;
+    for (let i = 0; i < vs.length; i++) {
+      if (!vs[i] || vs[i].id !== first + i) throw malformed('verdicts[' + i + '].id', 'ids in a batch must be consecutive from ' + first);
+      items.push(verdictToWire(vs[i], 'verdicts[' + i + ']'));
+    }
+    a = [m.type, first, items];
+  } else if (m.type === MSG.CONTROL) {
+    a = [m.type, m.req, m.op, convertArgs(CONTROL_ARGS[m.op], m.args, 'args', true)];
+  } else if (m.type === MSG.QUERY) {
+    a = [m.type, m.req, m.op, convertArgs(QUERY_ARGS[m.op], m.args, 'args', true)];
+  } else if (m.type === MSG.ATTEST) a = [m.type, m.req, m.ns, m.nonce];
+  else if (m.type === MSG.RESULT) a = [m.type, m.req, m.value];
+  else if (m.type === MSG.ERROR) a = [m.type, m.req, m.code, m.text];
+  else if (m.type === MSG.PING || m.type === MSG.PONG) a = [m.type, m.token];
+  else throw wireError(WIRE_ERROR.UNSUPPORTED_TYPE, 'type', 'cannot encode message type ' + (m as { type: unknown }).type);
+  fromWire(a, m.type);
+  return a;
+}
+
+/** Validate a decoded wire array of a known type other than EVENT. */
+function fromWire(a: unknown[], type: number): Message {
+  if (type === MSG.HELLO || type === MSG.HELLO_ACK) {
+    arr(a, 5, 'message');
+    const profile = text(a[2], 'profile');
+    if (PROFILES.indexOf(profile) < 0) throw malformed('profile', 'expected one of ' + PROFILES.join(', '));
+    const al = arr(a[4], 0, 'algorithms');
+    const algorithms: string[] = [];
+    for (let i = 0; i < al.length; i++) algorithms.push(text(al[i], 'algorithms[' + i + ']'));
+    return { type: type as typeof MSG.HELLO, version: uint(a[1], 'version'), profile: profile as 'node', limits: limitsFrom(a[3], 'limits'), algorithms: algorithms };
+  }
+  if (type === MSG.VERDICT) {
+    arr(a, 3, 'message');
+    const first = uint(a[1], 'firstId');
+    const items = arr(a[2], 0, 'verdicts');
+    const verdicts: Verdict[] = [];
+    for (let i = 0; i < items.length; i++) verdicts.push(verdictFromWire(items[i], first + i, 'verdicts[' + i + ']'));
+    return { type: MSG.VERDICT, verdicts: verdicts };
+  }
+  if (type === MSG.ERROR) {
+    arr(a, 4, 'message');
+    if (!isSafeInt(a[1]) || (a[1] as number) < -1) throw malformed('req', 'expected a request id or −1');
+    return { type: MSG.ERROR, req: a[1] as number, code: uint(a[2], 'code'), text: text(a[3], 'text') };
+  }
+  if (type === MSG.PING || type === MSG.PONG) {
+    arr(a, 2, 'message');
+    return { type: type as typeof MSG.PING, token: uint(a[1], 'token') };
+  }
+  // Requests and their results carry an id: a later failure names it so the ERROR can answer it.
+  arr(a, 2, 'message');
+  const id = uint(a[1], 'req');
+  try {
+    if (type === MSG.CONTROL) {
+      arr(a, 4, 'message');
+      const op = uint(a[2], 'op');
+      return { type: MSG.CONTROL, req: id, op: op, args: convertArgs(CONTROL_ARGS[op], a[3], 'args', false) };
+    }
+    if (type === MSG.QUERY) {
+      arr(a, 4, 'message');
+      const op = uint(a[2], 'op');
+      return { type: MSG.QUERY, req: id, op: op, args: convertArgs(QUERY_ARGS[op], a[3], 'args', false) };
+    }
+    if (type === MSG.ATTEST) {
+      arr(a, 4, 'message');
+      return { type: MSG.ATTEST, req: id, ns: uint(a[2], 'ns'), nonce: bytes(a[3], 'nonce') };
+    }
+    arr(a, 3, 'message');
+    return { type: MSG.RESULT, req: id, value: a[2] };
+  } catch (e) {
+    if (isProtocolError(e)) e.req = id;
+    throw e;
+  }
+}
+
+/** Whether the receiver of this protocol version understands `type` (else: ERROR or drop, SPEC §3.2). */
+function knownType(t: number): boolean {
+  return t >= MSG.HELLO && t <= MSG.RESULT;
+}
+
+// ---- the two ends -------------------------------------------------------------------------
+
+const HEAD_EVENT = encodeHead(4, 4);
+const TYPE_EVENT = encodeHead(0, MSG.EVENT);
+const INSERT_HEAD = encodeHead(4, 3);
+
+function headLen(n: number): number {
+  return n < 24 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : n < 4294967296 ? 5 : 9;
+}
+
+/** The encoding half of one link end: a codec and, for EVENT, the encoder's view of the intern table. */
+export class WireEncoder {
+  private codec: Codec;
+  private table: InternChooser;
+
+  /** `slots`: the agreed intern table size (the minimum of both HELLO internSlots); 0 until HELLO. */
+  constructor(codec: Codec, slots: number) {
+    this.codec = codec;
+    this.table = new InternChooser(slots);
+  }
+
+  /** Link reset (or a new HELLO): every slot forgotten on both ends, table resized. */
+  reset(slots: number): void {
+    this.table.reset(slots);
+  }
+
+  encode(m: Message): Uint8Array {
+    if (m.type === MSG.EVENT) {
+      const out = this.encodeEvents(arr(m.events, 0, 'events') as FileEvent[], Infinity);
+      if (out.count !== m.events.length) throw wireError(WIRE_ERROR.CAPACITY, 'events', 'the batch references more distinct values than the ' + this.table.slots + ' intern slots');
+      return out.bytes;
+    }
+    return this.codec.encode(toWire(m));
+  }
+
+  /**
+   * Encode the longest prefix of `events` that fits in `maxBytes` and in the intern table, as one
+   * EVENT message; the table records the inserts it sends. `count` may be less than events.length:
+   * send `bytes` and call again with the rest. Throws CAPACITY when not even the first event fits.
+   * The bytes depend on the table: after a link reset, re-encode from the events.
+   */
+  encodeEvents(events: FileEvent[], maxBytes: number): { bytes: Uint8Array; count: number } {
+    const t = this.table;
+    const parts: Uint8Array[] = [];
+    const evParts: Uint8Array[] = [];
+    let insBytes = 0;
+    let evBytes = 0;
+    const first = events.length > 0 && events[0] ? uint(events[0].id, 'events[0].id') : 0;
+    const firstBytes = encodeHead(0, first);
+    t.beginBatch();
+    let n = 0;
+    for (; n < events.length; n++) {
+      const e = events[n];
+      const f = 'events[' + n + ']';
+      if (!e || e.id !== first + n) throw malformed(f + '.id', 'ids in a batch must be consecutive from ' + first);
+      const func = uint(e.func, f + '.func');
+      const mask = uint(e.mask, f + '.mask');
+      const flags = uint(e.flags, f + '.flags');
+      const ev = flags === 0 ? [0, 0, func, mask] : [0, 0, func, mask, flags];
+      const pTuple = this.tuple(INTERN_KIND.PROC, e.proc, f + '.proc');
+      const fTuple = this.tuple(INTERN_KIND.FILE, e.file, f + '.file');
+      const pRef = this.place(pTuple, -1);
+      const fRef = pRef.slot < 0 ? pRef : this.place(fTuple, pRef.hit ? -1 : pRef.slot);
+      let evB: Uint8Array | null = null;
+      let add = 0;
+      if (fRef.slot >= 0) {
+        ev[0] = pRef.slot;
+        ev[1] = fRef.slot;
+        evB = this.codec.encode(ev);
+        add = evB.length + pRef.bytes + fRef.bytes;
+        const size = 2 + firstBytes.length + headLen(parts.length + (pRef.hit ? 0 : 1) + (fRef.hit ? 0 : 1)) + insBytes + headLen(n + 1) + evBytes + add;
+        if (size <= maxBytes) {
+          this.commit(pRef, parts);
+          this.commit(fRef, parts);
+          insBytes += pRef.bytes + fRef.bytes;
+          evParts.push(evB);
+          evBytes += evB.length;
+          continue;
+        }
+      }
+      if (fRef.slot >= 0) t.unpin(fRef.slot, fRef.oldPin);
+      if (pRef.slot >= 0) t.unpin(pRef.slot, pRef.oldPin);
+      if (n === 0) throw wireError(WIRE_ERROR.CAPACITY, f, fRef.slot < 0 ? 'the intern table has no slot free for this batch' : 'one event needs more than ' + maxBytes + ' bytes');
+      break;
+    }
+    const out = concat([HEAD_EVENT, TYPE_EVENT, n === 0 ? encodeHead(0, 0) : firstBytes, encodeHead(4, parts.length)].concat(parts, [encodeHead(4, n)], evParts));
+    return { bytes: out, count: n };
+  }
+
+  /** A value's tuple, encoded and keyed for the table; validated unless the table already holds it. */
+  private tuple(kind: number, v: unknown, field: string): Tuple {
+    if (!v || typeof v !== 'object') throw malformed(field, 'expected an object');
+    const t = kind === INTERN_KIND.FILE ? fileInfoToWire(v as FileInfo) : procInfoToWire(v as ProcInfo);
+    let enc: Uint8Array;
+    try {
+      enc = this.codec.encode(t);
+    } catch (e) {
+      validateTuple(kind, t, field);
+      throw e;
+    }
+    const key = kind + bytesToBinaryString(enc);
+    if (this.table.lookup(key) < 0) validateTuple(kind, t, field);
+    return { kind: kind, enc: enc, key: key };
+  }
+
+  /**
+   * Find or choose the slot for a tuple and pin it for this batch (not yet committed). `taken` is
+   * a slot this event already chose to overwrite: a value still found there is about to go.
+   */
+  private place(x: Tuple, taken: number): Placement {
+    const t = this.table;
+    let hit = t.lookup(x.key);
+    if (hit === taken) hit = -1;
+    const slot = hit >= 0 ? hit : t.choose();
+    if (slot < 0) return { slot: -1, hit: false, oldPin: 0, bytes: 0, item: null, key: '' };
+    const oldPin = t.pin(slot);
+    if (hit >= 0) return { slot: slot, hit: true, oldPin: oldPin, bytes: 0, item: null, key: x.key };
+    const item = concat([INSERT_HEAD, encodeHead(0, slot), encodeHead(0, x.kind), x.enc]);
+    return { slot: slot, hit: false, oldPin: oldPin, bytes: item.length, item: item, key: x.key };
+  }
+
+  private commit(p: Placement, parts: Uint8Array[]): void {
+    if (!p.hit) {
+      this.table.assign(p.slot, p.key);
+      parts.push(p.item as Uint8Array);
+    }
+    this.table.touch(p.slot);
+  }
+}
+
+interface Tuple {
+  kind: number;
+  enc: Uint8Array;
+  key: string;
+}
+
+function validateTuple(kind: number, t: unknown[], field: string): void {
+  if (kind === INTERN_KIND.FILE) fileInfoFromWire(t, field);
+  else procInfoFromWire(t, field);
+}
+
+interface Placement {
+  slot: number;
+  hit: boolean;
+  oldPin: number;
+  /** Encoded insert size (0 on a hit). */
+  bytes: number;
+  item: Uint8Array | null;
+  key: string;
+}
+
+/** The decoding half of one link end: a codec and the decoder's intern table. */
+export class WireDecoder {
+  private codec: Codec;
+  private table: InternTable;
+  private stamp: Uint32Array;
+  private batch: number;
+
+  constructor(codec: Codec, slots: number) {
+    this.codec = codec;
+    this.table = new InternTable(slots);
+    this.stamp = new Uint32Array(slots);
+    this.batch = 0;
+  }
+
+  reset(slots: number): void {
+    this.table.reset(slots);
+    this.stamp = new Uint32Array(slots);
+    this.batch = 0;
+  }
+
+  /**
+   * Decode one message. Returns null for an ignorable extension (type ≥ 32): drop it. Throws a
+   * ProtocolError otherwise (CBOR errors keep their code; `err` is the ERROR code to answer with).
+   */
+  decode(b: Uint8Array): Message | null {
+    return this.decodeValue(this.codec.decode(b));
+  }
+
+  /** The second half of `decode`, for a value a codec already decoded. */
+  decodeValue(v: unknown): Message | null {
+    const a = arr(v, 1, 'message');
+    const type = uint(a[0], 'type');
+    if (type >= MSG_IGNORABLE_FROM) return null;
+    if (!knownType(type)) throw wireError(WIRE_ERROR.UNSUPPORTED_TYPE, 'type', 'unknown message type ' + type);
+    if (type === MSG.EVENT) return this.events(a);
+    return fromWire(a, type);
+  }
+
+  private events(a: unknown[]): Message {
+    arr(a, 4, 'message');
+    const first = uint(a[1], 'firstId');
+    const ins = arr(a[2], 0, 'inserts');
+    const evs = arr(a[3], 0, 'events');
+    const t = this.table;
+    // Inserts apply before the events and all together or not at all: undo them on any error.
+    const undo: { slot: number; old: { kind: number; value: unknown } }[] = [];
+    this.batch = (this.batch + 1) >>> 0 || 1;
+    try {
+      for (let i = 0; i < ins.length; i++) {
+        const f = 'inserts[' + i + ']';
+        const x = arr(ins[i], 3, f);
+        const slot = uint(x[0], f + '.slot');
+        if (slot >= t.slots) throw malformed(f + '.slot', 'slot ' + slot + ' is beyond the ' + t.slots + ' agreed');
+        if (this.stamp[slot] === this.batch) throw malformed(f + '.slot', 'slot ' + slot + ' is inserted twice in one batch');
+        this.stamp[slot] = this.batch;
+        const kind = uint(x[1], f + '.kind');
+        let value: unknown;
+        if (kind === INTERN_KIND.FILE) value = fileInfoFromWire(x[2], f + '.file');
+        else if (kind === INTERN_KIND.PROC) value = procInfoFromWire(x[2], f + '.proc');
+        else throw malformed(f + '.kind', 'unknown kind ' + kind);
+        undo.push({ slot: slot, old: t.put(slot, kind, value) });
+      }
+      const events: FileEvent[] = [];
+      for (let i = 0; i < evs.length; i++) {
+        const f = 'events[' + i + ']';
+        const e = arr(evs[i], 4, f);
+        const ps = uint(e[0], f + '.procRef');
+        const fs = uint(e[1], f + '.fileRef');
+        const proc = t.get(ps, INTERN_KIND.PROC) as ProcInfo | undefined;
+        if (proc === undefined) throw wireError(WIRE_ERROR.UNKNOWN_INTERN, f + '.procRef', 'slot ' + ps + ' holds no process');
+        const file = t.get(fs, INTERN_KIND.FILE) as FileInfo | undefined;
+        if (file === undefined) throw wireError(WIRE_ERROR.UNKNOWN_INTERN, f + '.fileRef', 'slot ' + fs + ' holds no file');
+        events.push({
+          id: first + i,
+          func: uint(e[2], f + '.func'),
+          mask: uint(e[3], f + '.mask'),
+          flags: e.length > 4 ? uint(e[4], f + '.flags') : 0,
+          proc: proc,
+          file: file,
+        });
+      }
+      return { type: MSG.EVENT, events: events };
+    } catch (e) {
+      for (let i = undo.length - 1; i >= 0; i--) t.restore(undo[i].slot, undo[i].old);
+      throw e;
+    }
+  }
+}
