@@ -72,7 +72,7 @@ function loadHelpers(): { [name: string]: string } {
   return out;
 }
 
-/** Every portable module (protocol/*.ts, coprocessor/core/**), tests and declarations aside. */
+/** Every portable module (protocol/*.ts, coprocessor/core/**) and the board platform, tests and declarations aside. */
 export function portableModules(): string[] {
   const out: string[] = [];
   function walk(dir: string, deep: boolean): void {
@@ -85,6 +85,8 @@ export function portableModules(): string[] {
   }
   walk('protocol', false);
   walk('coprocessor/core', true);
+  // The board adapter, so the sandbox and the interpreter can run the core on the board's platform.
+  out.push('coprocessor/espruino/platform.ts', 'coprocessor/espruino/runner.ts');
   return out.sort();
 }
 
@@ -139,7 +141,8 @@ export async function buildBundle(entry: string | esbuild.StdinOptions = ENTRY):
     throw new BuildError('tsc: ' + lowered.diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')).join('; '));
   }
   const helperDefs = loadHelpers();
-  const used = Object.keys(helperDefs).filter((h) => new RegExp('\\b' + h + '\\b').test(lowered.outputText));
+  // Names starting with "!" are fixes to the board's built-ins, always included.
+  const used = Object.keys(helperDefs).filter((h) => h.charAt(0) === '!' || new RegExp('\\b' + h + '\\b').test(lowered.outputText));
   const readable = used.map((h) => helperDefs[h]).join('') + lowered.outputText;
 
   const min = await minify(readable, {

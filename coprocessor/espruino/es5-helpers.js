@@ -27,3 +27,13 @@ var __rest = function (s, e) {
   for (var p in s) if (s.hasOwnProperty(p) && e.indexOf(p) < 0) t[p] = s[p];
   return t;
 };
+//@@ !Uint8Array#slice
+// The board's Uint8Array#slice returns a plain Array (2v29), so code that slices bytes and then
+// calls subarray/set on the result, or tests instanceof Uint8Array, breaks there. Assigning the
+// method on the prototype overrides the built-in (checked on the interpreter).
+Uint8Array.prototype.slice = function (a, b) {
+  var s = this.subarray(a, b);
+  var o = new Uint8Array(s.length);
+  o.set(s);
+  return o;
+};

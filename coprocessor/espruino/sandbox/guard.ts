@@ -173,7 +173,9 @@ export function checkBundle(code: string, fileName = 'bundle.js'): Problem[] {
       if (ts.isIdentifier(obj) && ABSENT_STATICS[obj.text] && ABSENT_STATICS[obj.text].indexOf(name) >= 0 && !resolveName(obj.text, scope)) {
         report(n, 'absent-static', `${obj.text}.${name} does not exist on the board`);
       }
-      if (ts.isPropertyAccessExpression(obj) && obj.name.text === 'prototype' && ts.isIdentifier(obj.expression) && PROTO_UNREACHABLE.indexOf(obj.expression.text) >= 0 && !resolveName(obj.expression.text, scope)) {
+      const assigned = ts.isBinaryExpression(n.parent) && n.parent.left === n && n.parent.operatorToken.kind === ts.SyntaxKind.EqualsToken;
+      // Reading X.prototype.m gives undefined on the board; assigning it overrides the built-in, which works.
+      if (!assigned && ts.isPropertyAccessExpression(obj) && obj.name.text === 'prototype' && ts.isIdentifier(obj.expression) && PROTO_UNREACHABLE.indexOf(obj.expression.text) >= 0 && !resolveName(obj.expression.text, scope)) {
         report(n, 'builtin-prototype', `${obj.expression.text}.prototype.${name} is undefined on the board: call it on an instance ([].${name}.call)`);
       }
       if (ABSENT_MEMBER_NAMES.indexOf(name) >= 0) report(n, 'absent-method', `.${name} does not exist on the board`);
