@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { crc32 as zcrc } from 'node:zlib';
 import { Link, type LinkOptions, type ResetInfo } from './link.js';
 import { FRAME, TYPE_MASK } from './frame.js';
@@ -269,5 +270,33 @@ describe('link', () => {
     s.a.send(msg(5));
     s.clock.run(() => got.length === 1, s.clock.now() + 1000);
     expect(got).toEqual([5]);
+  });
+});
+
+describe('link conformance', () => {
+  it('produces the example session of SPEC.md §2.10 byte for byte', () => {
+    const clock = new VirtualClock();
+    const [ta, tb] = memoryPair({ clock, latencyMs: 1 });
+    const wire: string[] = [];
+    const log = (who: string, t: Transport): Transport => ({
+      write: (b) => {
+        wire.push(who + ' ' + Buffer.from(b).toString('hex'));
+        t.write(b);
+      },
+      onData: (cb) => t.onData(cb),
+      close: () => t.close(),
+    });
+    const b = new Link(log('B→A', tb), { crc32, clock, random32: () => 0x12345678, window: 8, maxMessage: 2048 });
+    clock.advance(100); // B alone: its RST goes nowhere (A is not listening yet)
+    const a = new Link(log('A→B', ta), { crc32, clock, random32: () => 0x0badcafe, window: 4, maxMessage: 4096 });
+    b.onMessage(() => b.send(new TextEncoder().encode('ok')));
+    clock.run(() => a.isUp && b.isUp, 10000);
+    a.send(new TextEncoder().encode('hello'));
+    clock.advance(20);
+    expect(a.params).toEqual({ maxFrame: 256, window: 4, maxMessage: 2048 });
+    const spec = readFileSync(new URL('./SPEC.md', import.meta.url), 'utf8');
+    const section = spec.slice(spec.indexOf('### 2.10'), spec.indexOf('## 3.'));
+    const fromSpec = [...section.matchAll(/^(A→B|B→A) {2}((?:[0-9a-f]{2} )+)/gm)].map((m) => m[1] + ' ' + m[2].replace(/ /g, ''));
+    expect(wire.slice(1)).toEqual(fromSpec);
   });
 });
