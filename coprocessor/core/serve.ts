@@ -1,0 +1,71 @@
+// Serve an engine over a link: the message loop both runners share (the Node process in
+// coprocessor/node and the board in coprocessor/espruino). Bytes from the link are decoded with
+// the intern table the HELLO sized, handed to the engine, and its replies encoded back in order.
+// Portable (Espruino profile).
+import { Codec, isProtocolError } from '../../protocol/cbor.js';
+import { Link } from '../../protocol/link.js';
+import { ERR, Hello, Message, MSG } from '../../protocol/messages.js';
+import { WireDecoder, WireEncoder } from '../../protocol/wire.js';
+import { EngineApi } from './engine.js';
+
+export interface ServeCounters {
+  messages: number;
+  replies: number;
+  /** Messages that failed to decode or validate, answered with ERROR. */
+  rejected: number;
+  /** Ignorable extension messages dropped. */
+  ignored: number;
+}
+
+export interface Served {
+  counters: ServeCounters;
+  /** Decode and answer one message (what the link's onMessage does); exposed for tests and the board sandbox. */
+  receive(bytes: Uint8Array): void;
+}
+
+/** Wire the engine to the link. The intern table stays empty (every reference fails) until a HELLO sizes it. */
+export function serveEngine(link: Link, codec: Codec, engine: EngineApi): Served {
+  const decoder = new WireDecoder(codec, 0);
+  const encoder = new WireEncoder(codec, 0);
+  const counters: ServeCounters = { messages: 0, replies: 0, rejected: 0, ignored: 0 };
+
+  function reply(m: Message): void {
+    counters.replies++;
+    link.send(encoder.encode(m));
+  }
+
+  function receive(bytes: Uint8Array): void {
+    counters.messages++;
+    let msg: Message | null;
+    try {
+      msg = decoder.decode(bytes);
+    } catch (e) {
+      counters.rejected++;
+      const code = isProtocolError(e) ? e.err : ERR.MALFORMED;
+      reply({ type: MSG.ERROR, req: -1, code: code, text: e instanceof Error ? e.message : String(e) });
+      return;
+    }
+    if (msg === null) {
+      counters.ignored++;
+      return;
+    }
+    const out = engine.handle(msg);
+    for (let i = 0; i < out.length; i++) {
+      const r = out[i];
+      if (r.type === MSG.HELLO_ACK && msg.type === MSG.HELLO) {
+        // Both ends size the table to the smaller offer; the HELLO_ACK itself carries no references.
+        const slots = Math.min((msg as Hello).limits.internSlots, (r as Hello).limits.internSlots);
+        decoder.reset(slots);
+        encoder.reset(slots);
+      }
+      reply(r);
+    }
+  }
+
+  link.onMessage(receive);
+  link.onReset(function () {
+    decoder.reset(0);
+    encoder.reset(0);
+  });
+  return { counters: counters, receive: receive };
+}
