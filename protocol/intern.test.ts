@@ -24,27 +24,30 @@ describe('InternTable', () => {
   });
 });
 
+const [A, B, C, D] = [1, 2, 3, 4].map((n) => Uint8Array.of(0x81, n));
+
 describe('InternChooser', () => {
   it('fills free slots in order, then evicts the least recently used unpinned slot', () => {
     const c = new InternChooser(3);
     c.beginBatch();
-    for (const k of ['a', 'b', 'c']) {
+    for (const k of [A, B, C]) {
       const s = c.choose();
       c.pin(s);
-      c.assign(s, k);
+      c.assign(s, INTERN_KIND.FILE, k);
       c.touch(s);
     }
-    expect(['a', 'b', 'c'].map((k) => c.lookup(k))).toEqual([0, 1, 2]);
+    expect([A, B, C].map((k) => c.lookup(INTERN_KIND.FILE, k))).toEqual([0, 1, 2]);
+    expect(c.lookup(INTERN_KIND.PROC, A)).toBe(-1);
     // Every slot pinned by this batch: nothing may be overwritten.
     expect(c.choose()).toBe(-1);
     c.beginBatch();
-    c.touch(c.lookup('a'));
+    c.touch(c.lookup(INTERN_KIND.FILE, A));
     expect(c.choose()).toBe(1); // b is the least recently used
     c.pin(1);
     expect(c.choose()).toBe(2);
-    c.assign(1, 'd');
-    expect(c.lookup('b')).toBe(-1);
-    expect(c.lookup('d')).toBe(1);
+    c.assign(1, INTERN_KIND.FILE, D);
+    expect(c.lookup(INTERN_KIND.FILE, B)).toBe(-1);
+    expect(c.lookup(INTERN_KIND.FILE, D)).toBe(1);
     const prev = c.pin(2);
     expect(c.choose()).toBe(0);
     c.unpin(2, prev);
@@ -52,11 +55,34 @@ describe('InternChooser', () => {
     expect(c.choose()).toBe(2);
   });
 
+  it('compares the bytes, so a hash collision is a miss, never a wrong slot', () => {
+    const c = new InternChooser(4);
+    // ×31 hashing: [0x00, 0x1f] and [0x01, 0x00] collide.
+    const x = Uint8Array.of(0x00, 0x1f);
+    const y = Uint8Array.of(0x01, 0x00);
+    c.assign(0, INTERN_KIND.FILE, x);
+    expect(c.lookup(INTERN_KIND.FILE, y)).toBe(-1);
+    c.assign(1, INTERN_KIND.FILE, y);
+    expect(c.lookup(INTERN_KIND.FILE, y)).toBe(1);
+    // Evicting the older colliding slot must not unindex the newer one.
+    c.assign(0, INTERN_KIND.FILE, A);
+    expect(c.lookup(INTERN_KIND.FILE, y)).toBe(1);
+    expect(c.lookup(INTERN_KIND.FILE, A)).toBe(0);
+  });
+
+  it('keeps its own copy of an encoding', () => {
+    const c = new InternChooser(2);
+    const buf = Uint8Array.of(0x81, 7);
+    c.assign(0, INTERN_KIND.FILE, buf);
+    buf[1] = 8;
+    expect(c.lookup(INTERN_KIND.FILE, Uint8Array.of(0x81, 7))).toBe(0);
+  });
+
   it('forgets everything on reset', () => {
     const c = new InternChooser(2);
-    c.assign(c.choose(), 'a');
+    c.assign(c.choose(), INTERN_KIND.PROC, A);
     c.reset(4);
-    expect(c.lookup('a')).toBe(-1);
+    expect(c.lookup(INTERN_KIND.PROC, A)).toBe(-1);
     expect(c.choose()).toBe(0);
     expect(c.slots).toBe(4);
     expect(new InternChooser(0).choose()).toBe(-1);

@@ -5,8 +5,10 @@
 // clear the table on link reset and size it to the smaller of the two HELLO `internSlots`.
 //
 // Portable (Espruino profile). The decoder side is arrays indexed by slot. The encoder side
-// looks values up by their encoded bytes in an object used as a dictionary; it runs on the host
-// only (the engine never sends EVENT), where that lookup is a hash.
+// finds a value by a hash of its encoding in an object used as a dictionary, then compares the
+// bytes; it runs on the host only (the engine never sends EVENT), where that object is a hash map.
+
+import { equalBytes } from './bytes.js';
 
 /** What a slot holds. */
 export const INTERN_KIND = { FILE: 0, PROC: 1 } as const;
@@ -59,15 +61,22 @@ export class InternTable {
   }
 }
 
+/** A 32-bit hash of bytes (×31 + byte: exact in doubles, no Math.imul), to index encodings. */
+function hashKey(kind: number, enc: Uint8Array): string {
+  let h = 0;
+  for (let i = 0; i < enc.length; i++) h = (h * 31 + enc[i]) | 0;
+  return kind + ':' + enc.length + ':' + h;
+}
+
 /**
- * The encoder's table: which slot holds which value (by a key the caller derives from the value's
- * encoding), and which slot to overwrite next: a never-used slot first, then the least recently
+ * The encoder's table: which slot holds which value (by its kind and encoding), and which slot to overwrite next: a never-used slot first, then the least recently
  * used one that the current batch does not reference (a batch's inserts all apply before its
  * events, so a slot referenced by the batch must keep its value until the batch ends).
  */
 export class InternChooser {
   slots: number;
   private keys: string[];
+  private encs: Uint8Array[];
   private index: { [key: string]: number };
   private lastUse: number[];
   private pins: number[];
@@ -78,6 +87,7 @@ export class InternChooser {
   constructor(slots: number) {
     this.slots = 0;
     this.keys = [];
+    this.encs = [];
     this.index = {};
     this.lastUse = [];
     this.pins = [];
@@ -90,10 +100,12 @@ export class InternChooser {
   reset(slots: number): void {
     this.slots = slots;
     this.keys = [];
+    this.encs = [];
     this.lastUse = [];
     this.pins = [];
     for (let i = 0; i < slots; i++) {
       this.keys.push('');
+      this.encs.push(new Uint8Array(0));
       this.lastUse.push(0);
       this.pins.push(0);
     }
@@ -108,10 +120,10 @@ export class InternChooser {
     this.batch++;
   }
 
-  /** The slot holding `key`, or −1. */
-  lookup(key: string): number {
-    const s = this.index[key];
-    return s === undefined ? -1 : s;
+  /** The slot holding this value (its kind and deterministic encoding), or −1. */
+  lookup(kind: number, enc: Uint8Array): number {
+    const s = this.index[hashKey(kind, enc)];
+    return s === undefined || !equalBytes(this.encs[s], enc) ? -1 : s;
   }
 
   /** Reference `slot` in the current batch; returns the previous pin for `unpin`. */
@@ -139,10 +151,15 @@ export class InternChooser {
     return best;
   }
 
-  /** Record that `slot` now holds `key` (the encoder sends the insert). */
-  assign(slot: number, key: string): void {
-    if (this.keys[slot] !== '') delete this.index[this.keys[slot]];
+  /** Record that `slot` now holds this value (the encoder sends the insert). */
+  assign(slot: number, kind: number, enc: Uint8Array): void {
+    const old = this.keys[slot];
+    // On a hash collision the index names the newer slot; the older one stays until evicted.
+    if (old !== '' && this.index[old] === slot) delete this.index[old];
+    const key = hashKey(kind, enc);
     this.keys[slot] = key;
+    // A copy: a codec may return a view of a buffer it reuses.
+    this.encs[slot] = enc.slice();
     this.index[key] = slot;
     while (this.nextFree < this.slots && this.keys[this.nextFree] !== '') this.nextFree++;
   }

@@ -7,7 +7,7 @@
 // Portable (Espruino profile).
 
 import { Codec, encodeHead, isPlainObject, isProtocolError, isSafeInt, ProtocolError, protocolError } from './cbor.js';
-import { bytesToBinaryString, concat } from './bytes.js';
+import { concat } from './bytes.js';
 import { INTERN_KIND, InternChooser, InternTable } from './intern.js';
 import {
   CONTROL_OP,
@@ -466,9 +466,9 @@ export class WireEncoder {
       validateTuple(kind, t, field);
       throw e;
     }
-    const key = kind + bytesToBinaryString(enc);
-    if (this.table.lookup(key) < 0) validateTuple(kind, t, field);
-    return { kind: kind, enc: enc, key: key };
+    const slot = this.table.lookup(kind, enc);
+    if (slot < 0) validateTuple(kind, t, field);
+    return { kind: kind, enc: enc, slot: slot };
   }
 
   /**
@@ -477,19 +477,18 @@ export class WireEncoder {
    */
   private place(x: Tuple, taken: number): Placement {
     const t = this.table;
-    let hit = t.lookup(x.key);
-    if (hit === taken) hit = -1;
+    const hit = x.slot === taken ? -1 : x.slot;
     const slot = hit >= 0 ? hit : t.choose();
-    if (slot < 0) return { slot: -1, hit: false, oldPin: 0, bytes: 0, item: null, key: '' };
+    if (slot < 0) return { slot: -1, hit: false, oldPin: 0, bytes: 0, item: null, tuple: x };
     const oldPin = t.pin(slot);
-    if (hit >= 0) return { slot: slot, hit: true, oldPin: oldPin, bytes: 0, item: null, key: x.key };
+    if (hit >= 0) return { slot: slot, hit: true, oldPin: oldPin, bytes: 0, item: null, tuple: x };
     const item = concat([INSERT_HEAD, encodeHead(0, slot), encodeHead(0, x.kind), x.enc]);
-    return { slot: slot, hit: false, oldPin: oldPin, bytes: item.length, item: item, key: x.key };
+    return { slot: slot, hit: false, oldPin: oldPin, bytes: item.length, item: item, tuple: x };
   }
 
   private commit(p: Placement, parts: Uint8Array[]): void {
     if (!p.hit) {
-      this.table.assign(p.slot, p.key);
+      this.table.assign(p.slot, p.tuple.kind, p.tuple.enc);
       parts.push(p.item as Uint8Array);
     }
     this.table.touch(p.slot);
@@ -499,7 +498,8 @@ export class WireEncoder {
 interface Tuple {
   kind: number;
   enc: Uint8Array;
-  key: string;
+  /** The slot holding it when encoded (−1: not in the table). */
+  slot: number;
 }
 
 function validateTuple(kind: number, t: unknown[], field: string): void {
@@ -514,7 +514,7 @@ interface Placement {
   /** Encoded insert size (0 on a hit). */
   bytes: number;
   item: Uint8Array | null;
-  key: string;
+  tuple: Tuple;
 }
 
 /** The decoding half of one link end: a codec and the decoder's intern table. */
