@@ -57,6 +57,8 @@ interface Page {
   used: number;
   /** Per bank (same order as the list's banks): n * digestSize bytes. */
   digests: Uint8Array[];
+  /** Per entry, bit b set once bank b's digest is stored. */
+  filled: Uint8Array;
 }
 
 interface PcrAggregate {
@@ -98,6 +100,8 @@ export class MeasurementList {
   private nViolations: number;
   private slots: Uint32Array;
   private slotsUsed: number;
+  /** Entries already extended into the aggregates; the rest are settled when someone reads. */
+  private settled: number;
 
   constructor(opts: MeasurementListOptions) {
     this.hash = opts.hash;
@@ -125,6 +129,7 @@ export class MeasurementList {
     this.nViolations = 0;
     this.slots = new Uint32Array(64);
     this.slotsUsed = 0;
+    this.settled = 0;
   }
 
   /** Number of entries (runtime_measurements_count). */
@@ -135,6 +140,18 @@ export class MeasurementList {
   /** Number of violation entries (the securityfs `violations` file counts the same events). */
   get violations(): number {
     return this.nViolations;
+  }
+
+  /** Bytes held in typed arrays (pages, duplicate table, aggregates): what the list costs in RAM. */
+  byteSize(): number {
+    let n = this.slots.byteLength;
+    for (let i = 0; i < this.pages.length; i++) {
+      const p = this.pages[i];
+      n += p.meta.byteLength + p.tmpl.byteLength + p.end.byteLength + p.data.byteLength + p.filled.byteLength;
+      for (let b = 0; b < p.digests.length; b++) n += p.digests[b].byteLength;
+    }
+    for (let i = 0; i < this.pcrAggs.length; i++) for (let b = 0; b < this.sizes.length; b++) n += this.sizes[b];
+    return n;
   }
 
   private bankIndex(bank: number): number {
@@ -149,6 +166,7 @@ export class MeasurementList {
    */
   aggregate(bank: number, pcr?: number): Uint8Array {
     const b = this.bankIndex(bank);
+    this.settle();
     const want = pcr === undefined ? DEFAULT_PCR : pcr;
     for (let i = 0; i < this.pcrAggs.length; i++) if (this.pcrAggs[i].pcr === want) return this.pcrAggs[i].values[b].slice();
     return new Uint8Array(this.sizes[b]);
@@ -156,6 +174,7 @@ export class MeasurementList {
 
   /** The PCRs entries were recorded in, in order of first use. */
   pcrs(): number[] {
+    this.settle();
     return this.pcrAggs.map(function (a: PcrAggregate): number {
       return a.pcr;
     });
@@ -177,18 +196,43 @@ export class MeasurementList {
     return this.templates.length - 1;
   }
 
-  /** Digests of template data in every bank (the ≥ 5.8 rule: each bank hashes with its own algorithm). */
-  private digestsOf(slot: number, data: Uint8Array): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    for (let b = 0; b < this.banks.length; b++) out.push(templateDigest(this.hash, this.banks[b], this.templates[slot].isIma, data));
-    return out;
+  /** Template digest of data in bank index b (the ≥ 5.8 rule: each bank hashes with its own algorithm). */
+  private digestIn(b: number, slot: number, data: Uint8Array): Uint8Array {
+    return templateDigest(this.hash, this.banks[b], this.templates[slot].isIma, data);
+  }
+
+  /**
+   * Bring every entry's digests and the aggregates up to date. Appends compute only the digest
+   * the duplicate rule needs; the other banks and the PCR extends are done here, when a reader
+   * wants them (an aggregate, a digest, an export), so an append costs one hash, not four.
+   */
+  private settle(): void {
+    while (this.settled < this.nEntries) {
+      const e = this.settled;
+      const page = this.pages[e >> this.pageShift];
+      const j = e & (this.pageSize - 1);
+      const violation = (page.meta[j] & VIOLATION) !== 0;
+      const aggs = this.pcrAggregate(page.meta[j] & 0x7f).values;
+      for (let b = 0; b < this.banks.length; b++) {
+        const size = this.sizes[b];
+        if ((page.filled[j] & (1 << b)) === 0) {
+          page.digests[b].set(this.digestIn(b, page.tmpl[j], this.dataOf(page, j)), j * size);
+          page.filled[j] |= 1 << b;
+        }
+        const ext = new Uint8Array(2 * size);
+        ext.set(aggs[b], 0);
+        ext.set(violation ? this.ffDigests[b] : page.digests[b].subarray(j * size, (j + 1) * size), size);
+        aggs[b] = mustHash(this.hash, this.banks[b], ext);
+      }
+      this.settled++;
+    }
   }
 
   private newPage(): Page {
     const cap = this.pageSize;
     const digests: Uint8Array[] = [];
     for (let b = 0; b < this.sizes.length; b++) digests.push(new Uint8Array(cap * this.sizes[b]));
-    return { n: 0, meta: new Uint8Array(cap), tmpl: new Uint8Array(cap), end: new Uint32Array(cap), data: new Uint8Array(cap * 32), used: 0, digests: digests };
+    return { n: 0, meta: new Uint8Array(cap), tmpl: new Uint8Array(cap), end: new Uint32Array(cap), data: new Uint8Array(cap * 32), used: 0, digests: digests, filled: new Uint8Array(cap) };
   }
 
   private slotKey(d: Uint8Array, o: number, pcr: number): number {
@@ -236,7 +280,8 @@ export class MeasurementList {
     this.slotsUsed++;
   }
 
-  private store(pcr: number, slot: number, data: Uint8Array, violation: boolean, digests: Uint8Array[] | null): void {
+  /** Append an entry; `known` holds the digests already computed, by bank index (null where not). */
+  private store(pcr: number, slot: number, data: Uint8Array, violation: boolean, known: (Uint8Array | null)[]): void {
     let page = this.pages.length > 0 ? this.pages[this.pages.length - 1] : null;
     if (page === null || page.n === this.pageSize) {
       if (page !== null) page.data = page.data.slice(0, page.used);
@@ -256,15 +301,15 @@ export class MeasurementList {
     page.end[j] = page.used;
     page.meta[j] = pcr | (violation ? VIOLATION : 0);
     page.tmpl[j] = slot;
-    const aggs = this.pcrAggregate(pcr).values;
-    for (let b = 0; b < this.banks.length; b++) {
-      if (digests !== null) page.digests[b].set(digests[b], j * this.sizes[b]);
-      const agg = aggs[b];
-      const ext = new Uint8Array(2 * this.sizes[b]);
-      ext.set(agg, 0);
-      ext.set(violation ? this.ffDigests[b] : (digests as Uint8Array[])[b], this.sizes[b]);
-      aggs[b] = mustHash(this.hash, this.banks[b], ext);
+    let filled = violation ? 0xff : 0;
+    for (let b = 0; b < known.length; b++) {
+      const d = known[b];
+      if (d !== null && !violation) {
+        page.digests[b].set(d, j * this.sizes[b]);
+        filled |= 1 << b;
+      }
     }
+    page.filled[j] = filled;
     page.n++;
     const e = this.nEntries++;
     if (violation) this.nViolations++;
@@ -289,12 +334,12 @@ export class MeasurementList {
     const slot = this.templateSlot(templateDisplayName(desc), desc);
     const data = buildTemplateData(desc, input);
     if (input.violation) {
-      this.store(pcr, slot, data, true, null);
+      this.store(pcr, slot, data, true, []);
       return true;
     }
-    const digests = this.digestsOf(slot, data);
-    if (this.lookup(pcr, digests[0]) !== 0) return false;
-    this.store(pcr, slot, data, false, digests);
+    const d0 = this.digestIn(0, slot, data);
+    if (this.lookup(pcr, d0) !== 0) return false;
+    this.store(pcr, slot, data, false, [d0]);
     return true;
   }
 
@@ -312,14 +357,16 @@ export class MeasurementList {
     let zero = true;
     for (let i = 0; i < recorded.length && zero; i++) if (recorded[i] !== 0) zero = false;
     if (zero) {
-      this.store(pcr, slot, data, true, null);
+      this.store(pcr, slot, data, true, []);
       return true;
     }
-    const digests = this.digestsOf(slot, data);
+    const computed = this.digestIn(bi, slot, data);
     let same = true;
-    for (let i = 0; i < recorded.length; i++) if (digests[bi][i] !== recorded[i]) same = false;
-    digests[bi] = recorded;
-    this.store(pcr, slot, data, false, digests);
+    for (let i = 0; i < recorded.length; i++) if (computed[i] !== recorded[i]) same = false;
+    // The duplicate table is keyed by bank 0; the recorded digest stands for its own bank.
+    const known: (Uint8Array | null)[] = [];
+    for (let b = 0; b < this.banks.length; b++) known.push(b === bi ? recorded : b === 0 ? this.digestIn(0, slot, data) : null);
+    this.store(pcr, slot, data, false, known);
     return same;
   }
 
@@ -343,6 +390,7 @@ export class MeasurementList {
   /** Template digest of entry `index` in `bank` (all zeros for a violation). */
   templateDigest(index: number, bank: number): Uint8Array {
     const b = this.bankIndex(bank);
+    this.settle();
     const page = this.locate(index);
     const j = index & (this.pageSize - 1);
     return page.digests[b].slice(j * this.sizes[b], (j + 1) * this.sizes[b]);
@@ -362,6 +410,7 @@ export class MeasurementList {
    */
   exportBinary(bank: number, from?: number, max?: number): Uint8Array {
     const b = this.bankIndex(bank);
+    this.settle();
     const size = this.sizes[b];
     const r = this.range(from, max);
     const w = new ByteWriter(r[1] > r[0] ? (r[1] - r[0]) * 160 : 16);
@@ -394,6 +443,7 @@ export class MeasurementList {
   /** `ascii_runtime_measurements` for entries [from, from + max), with `bank`'s template digests. */
   exportAscii(bank: number, from?: number, max?: number): Uint8Array {
     const b = this.bankIndex(bank);
+    this.settle();
     const size = this.sizes[b];
     const r = this.range(from, max);
     const w = new ByteWriter(r[1] > r[0] ? (r[1] - r[0]) * 200 : 16);
