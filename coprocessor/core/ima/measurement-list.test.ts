@@ -31,6 +31,22 @@ describe('MeasurementList', () => {
     expect(l.count).toBe(2);
   });
 
+  it('reads between appends see every entry so far (digests and extends settle incrementally)', () => {
+    const l = new MeasurementList({ hash, pageEntries: 4 });
+    let s1 = new Uint8Array(20);
+    let s256 = new Uint8Array(32);
+    for (let i = 0; i < 11; i++) {
+      l.add(file('/inc/' + i, i === 5 ? { violation: true } : {}));
+      const d = l.entry(i);
+      s1 = H('sha1', s1, d.violation ? new Uint8Array(20).fill(0xff) : H('sha1', d.data));
+      s256 = H('sha256', s256, d.violation ? new Uint8Array(32).fill(0xff) : H('sha256', d.data));
+      if (i % 3 === 0) expect(l.aggregate(ALGO.SHA256)).toEqual(s256);
+      if (i % 4 === 1) expect(l.templateDigest(i, ALGO.SHA1)).toEqual(d.violation ? new Uint8Array(20) : H('sha1', d.data));
+    }
+    expect(l.aggregate(ALGO.SHA1)).toEqual(s1);
+    expect(l.aggregate(ALGO.SHA256)).toEqual(s256);
+  });
+
   it('skips an entry whose template digest and PCR already exist (hash_exists), not one in another PCR', () => {
     const l = new MeasurementList({ hash });
     expect(l.add(file('/bin/a'))).toBe(true);
