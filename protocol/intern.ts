@@ -164,6 +164,16 @@ export class InternChooser {
     while (this.nextFree < this.slots && this.keys[this.nextFree] !== '') this.nextFree++;
   }
 
+  /** Mark `slot` empty in the encoder's view (its insert was never sent). */
+  forget(slot: number): void {
+    const old = this.keys[slot];
+    if (old !== '' && this.index[old] === slot) delete this.index[old];
+    this.keys[slot] = '';
+    this.encs[slot] = new Uint8Array(0);
+    this.lastUse[slot] = 0;
+    if (slot < this.nextFree) this.nextFree = slot;
+  }
+
   touch(slot: number): void {
     this.lastUse[slot] = ++this.clock;
   }

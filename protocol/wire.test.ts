@@ -136,6 +136,32 @@ describe('intern table', () => {
     expect(errorOf(() => p.hostEnc.encode({ type: MSG.EVENT, events: batch.map((e, i) => ({ ...e, id: 10 + i })) })).code).toBe(WIRE_ERROR.CAPACITY);
   });
 
+  it('ends a batch before a malformed event or a gap in ids, and reports it on the next call', () => {
+    const p = pair(16);
+    const bad = { ...ev(3, 3, 13), func: -1 };
+    const batch = [ev(1, 1, 11), ev(2, 2, 12), bad, ev(4, 4, 14)];
+    const a = p.hostEnc.encodeEvents(batch, 4096);
+    expect(a.count).toBe(2);
+    expect(p.engDec.decode(a.bytes)).toEqual({ type: MSG.EVENT, events: batch.slice(0, 2) });
+    expect(errorOf(() => p.hostEnc.encodeEvents(batch.slice(2), 4096)).field).toBe('events[0].func');
+    const gap = [ev(4, 4, 14), ev(6, 1, 11)];
+    const b = p.hostEnc.encodeEvents(gap, 4096);
+    expect(b.count).toBe(1);
+    const c = p.hostEnc.encodeEvents(gap.slice(1), 4096);
+    expect(p.engDec.decode(b.bytes)).toEqual({ type: MSG.EVENT, events: gap.slice(0, 1) });
+    expect(p.engDec.decode(c.bytes)).toEqual({ type: MSG.EVENT, events: gap.slice(1) });
+    expect(errorOf(() => p.hostEnc.encode({ type: MSG.EVENT, events: [ev(7, 1, 11), ev(9, 1, 11)] })).field).toBe('events[1].id');
+  });
+
+  it('a batch encode() refuses leaves the table as the decoder has it', () => {
+    const p = pair(4);
+    const batch = [ev(1, 1, 11), ev(2, 2, 12), ev(3, 3, 13)];
+    expect(errorOf(() => p.hostEnc.encode({ type: MSG.EVENT, events: batch })).code).toBe(WIRE_ERROR.CAPACITY);
+    // The refused bytes never reached the engine: the encoder must insert again, not refer.
+    const again = p.hostEnc.encodeEvents([ev(1, 1, 11)], 4096);
+    expect(p.engDec.decode(again.bytes)).toEqual({ type: MSG.EVENT, events: [ev(1, 1, 11)] });
+  });
+
   it('splits by size and refuses an event that fits in no message', () => {
     const p = pair(64);
     const batch = [ev(1, 1, 11), ev(2, 2, 12), ev(3, 3, 13)];

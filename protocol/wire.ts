@@ -393,24 +393,51 @@ export class WireEncoder {
   }
 
   encode(m: Message): Uint8Array {
-    if (m.type === MSG.EVENT) {
-      const out = this.encodeEvents(arr(m.events, 0, 'events') as FileEvent[], Infinity);
-      if (out.count !== m.events.length) throw wireError(WIRE_ERROR.CAPACITY, 'events', 'the batch references more distinct values than the ' + this.table.slots + ' intern slots');
-      return out.bytes;
-    }
-    return this.codec.encode(toWire(m));
+    if (m.type !== MSG.EVENT) return this.codec.encode(toWire(m));
+    const events = arr(m.events, 0, 'events') as FileEvent[];
+    const out = this.batch(events, Infinity);
+    if (out.count === events.length) return out.bytes;
+    // Not sent: the table must not remember its inserts (forgetting is always safe: the encoder
+    // only refers to slots it believes hold a value, and re-inserts what it forgot).
+    for (let i = 0; i < out.assigned.length; i++) this.table.forget(out.assigned[i]);
+    const first = events[0].id;
+    this.prepare(events[out.count], first + out.count, 'events[' + out.count + ']');
+    throw wireError(WIRE_ERROR.CAPACITY, 'events', 'the batch references more distinct values than the ' + this.table.slots + ' intern slots');
   }
 
   /**
    * Encode the longest prefix of `events` that fits in `maxBytes` and in the intern table, as one
-   * EVENT message; the table records the inserts it sends. `count` may be less than events.length:
-   * send `bytes` and call again with the rest. Throws CAPACITY when not even the first event fits.
-   * The bytes depend on the table: after a link reset, re-encode from the events.
+   * EVENT message, and record its inserts in the table: the caller MUST send `bytes` (in the
+   * current link session; after a reset, encode again from the events). `count` may be less than
+   * events.length: the batch also ends before an event that is malformed or whose id does not
+   * follow; call again with the rest. Throws (and records nothing) when the first event cannot be
+   * sent: MALFORMED naming its bad field, or CAPACITY when it does not fit in `maxBytes` or the table.
+   * FileInfo and ProcInfo values are compared by content, so they may be fresh objects every time.
    */
   encodeEvents(events: FileEvent[], maxBytes: number): { bytes: Uint8Array; count: number } {
+    const out = this.batch(events, maxBytes);
+    return { bytes: out.bytes, count: out.count };
+  }
+
+  /** An event's fields and tuples, checked; throws MALFORMED naming the field. */
+  private prepare(e: FileEvent, id: number, f: string): { ev: number[]; p: Tuple; f: Tuple } {
+    if (!e || typeof e !== 'object') throw malformed(f, 'expected an event');
+    if (e.id !== id) throw malformed(f + '.id', 'expected id ' + id + ': ids in a batch are consecutive');
+    const func = uint(e.func, f + '.func');
+    const mask = uint(e.mask, f + '.mask');
+    const flags = uint(e.flags, f + '.flags');
+    return {
+      ev: flags === 0 ? [0, 0, func, mask] : [0, 0, func, mask, flags],
+      p: this.tuple(INTERN_KIND.PROC, e.proc, f + '.proc'),
+      f: this.tuple(INTERN_KIND.FILE, e.file, f + '.file'),
+    };
+  }
+
+  private batch(events: FileEvent[], maxBytes: number): { bytes: Uint8Array; count: number; assigned: number[] } {
     const t = this.table;
     const parts: Uint8Array[] = [];
     const evParts: Uint8Array[] = [];
+    const assigned: number[] = [];
     let insBytes = 0;
     let evBytes = 0;
     const first = events.length > 0 && events[0] ? uint(events[0].id, 'events[0].id') : 0;
@@ -418,28 +445,27 @@ export class WireEncoder {
     t.beginBatch();
     let n = 0;
     for (; n < events.length; n++) {
-      const e = events[n];
       const f = 'events[' + n + ']';
-      if (!e || e.id !== first + n) throw malformed(f + '.id', 'ids in a batch must be consecutive from ' + first);
-      const func = uint(e.func, f + '.func');
-      const mask = uint(e.mask, f + '.mask');
-      const flags = uint(e.flags, f + '.flags');
-      const ev = flags === 0 ? [0, 0, func, mask] : [0, 0, func, mask, flags];
-      const pTuple = this.tuple(INTERN_KIND.PROC, e.proc, f + '.proc');
-      const fTuple = this.tuple(INTERN_KIND.FILE, e.file, f + '.file');
-      const pRef = this.place(pTuple, -1);
-      const fRef = pRef.slot < 0 ? pRef : this.place(fTuple, pRef.hit ? -1 : pRef.slot);
-      let evB: Uint8Array | null = null;
-      let add = 0;
+      let x: { ev: number[]; p: Tuple; f: Tuple };
+      try {
+        x = this.prepare(events[n], first + n, f);
+      } catch (err) {
+        // Nothing of this event is in the table yet: end the batch before it; the next call reports it.
+        if (n === 0) throw err;
+        break;
+      }
+      const ev = x.ev;
+      const pRef = this.place(x.p, -1);
+      const fRef = pRef.slot < 0 ? pRef : this.place(x.f, pRef.hit ? -1 : pRef.slot);
       if (fRef.slot >= 0) {
         ev[0] = pRef.slot;
         ev[1] = fRef.slot;
-        evB = this.codec.encode(ev);
-        add = evB.length + pRef.bytes + fRef.bytes;
+        const evB = this.codec.encode(ev);
+        const add = evB.length + pRef.bytes + fRef.bytes;
         const size = 2 + firstBytes.length + headLen(parts.length + (pRef.hit ? 0 : 1) + (fRef.hit ? 0 : 1)) + insBytes + headLen(n + 1) + evBytes + add;
         if (size <= maxBytes) {
-          this.commit(pRef, parts);
-          this.commit(fRef, parts);
+          this.commit(pRef, parts, assigned);
+          this.commit(fRef, parts, assigned);
           insBytes += pRef.bytes + fRef.bytes;
           evParts.push(evB);
           evBytes += evB.length;
@@ -452,7 +478,7 @@ export class WireEncoder {
       break;
     }
     const out = concat([HEAD_EVENT, TYPE_EVENT, n === 0 ? encodeHead(0, 0) : firstBytes, encodeHead(4, parts.length)].concat(parts, [encodeHead(4, n)], evParts));
-    return { bytes: out, count: n };
+    return { bytes: out, count: n, assigned: assigned };
   }
 
   /** A value's tuple, encoded and keyed for the table; validated unless the table already holds it. */
@@ -486,10 +512,11 @@ export class WireEncoder {
     return { slot: slot, hit: false, oldPin: oldPin, bytes: item.length, item: item, tuple: x };
   }
 
-  private commit(p: Placement, parts: Uint8Array[]): void {
+  private commit(p: Placement, parts: Uint8Array[], assigned: number[]): void {
     if (!p.hit) {
       this.table.assign(p.slot, p.tuple.kind, p.tuple.enc);
       parts.push(p.item as Uint8Array);
+      assigned.push(p.slot);
     }
     this.table.touch(p.slot);
   }
