@@ -19,6 +19,8 @@ let dir = '';
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'imans-evmctl-'));
   execFileSync('openssl', ['genrsa', '-out', join(dir, 'rsa.pem'), '2048'], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-new', '-x509', '-key', join(dir, 'rsa.pem'), '-out', join(dir, 'cert.pem'), '-days', '30', '-subj', '/CN=imans test', '-addext', 'subjectKeyIdentifier=hash'], { stdio: 'ignore' });
+  execFileSync('openssl', ['x509', '-in', join(dir, 'cert.pem'), '-outform', 'DER', '-out', join(dir, 'cert.der')], { stdio: 'ignore' });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -72,6 +74,13 @@ describe('evmctl ima_measurement accepts exported lists', () => {
     expect(ok.status, ok.out).toBe(0);
     expect(ok.out).toContain('Matched per TPM bank calculated digest(s)');
     expect(evmctl(list, ['sha1,' + sha1, 'sha256,' + sha256]).status).not.toBe(0);
+
+    // The ima-sig entry's signature field carries security.ima byte for byte: evmctl verifies it
+    // over the entry's d-ng digest with the signer's certificate.
+    const sigs = evmctl(list, ['sha1,' + sha1, 'sha256,' + sha256], ['-v', '--ignore-violations', '--verify-sig', '--key', join(dir, 'cert.der')]);
+    expect(sigs.status, sigs.out).toBe(0);
+    expect(sigs.out).toContain('/usr/bin/signed: verification is OK');
+    expect(sigs.out).not.toContain('verification failed');
 
     // The check has teeth: one wrong PCR value, or one changed byte in the list, fails.
     const wrong = pcrFile('pcrs-sha256-wrong', 32, { 10: toHex(l.aggregate(ALGO.SHA256)).replace(/^./, (c) => (c === '0' ? '1' : '0')), 11: toHex(l.aggregate(ALGO.SHA256, 11)) });
