@@ -78,6 +78,16 @@ describe('InternChooser', () => {
     expect(c.lookup(INTERN_KIND.FILE, Uint8Array.of(0x81, 7))).toBe(0);
   });
 
+  it('forgets one slot: it is free again and its value no longer found', () => {
+    const c = new InternChooser(3);
+    for (const k of [A, B, C]) c.assign(c.choose(), INTERN_KIND.FILE, k);
+    c.forget(1);
+    expect(c.lookup(INTERN_KIND.FILE, B)).toBe(-1);
+    expect(c.lookup(INTERN_KIND.FILE, C)).toBe(2);
+    c.beginBatch();
+    expect(c.choose()).toBe(1);
+  });
+
   it('forgets everything on reset', () => {
     const c = new InternChooser(2);
     c.assign(c.choose(), INTERN_KIND.PROC, A);
