@@ -45,8 +45,10 @@ export interface Source {
   readonly name: string;
   start(sink: SourceSink): Promise<void>;
   stop(): Promise<void>;
-  /** Enforcing sources: the failure response and deadline for openers in `mntns` (0: everyone else). */
-  configure?(mntns: number, failAllow: boolean, deadlineMs: number): void;
+  /** Enforcing sources: the failure response and deadline for openers in `mntns` (0: everyone else), and
+   * whether an open there must wait for the verdict at all (not when no policy on its chain appraises:
+   * only appraisal denies, so such opens are allowed at once and their events forwarded for measurement). */
+  configure?(mntns: number, failAllow: boolean, deadlineMs: number, awaitVerdict: boolean): void;
   /** Enforcing sources: forget cached verdicts (policy, keys or namespaces changed). */
   flush?(): Promise<void>;
   stats?(): Promise<{ [name: string]: number }>;
@@ -239,9 +241,16 @@ export class Bridge extends EventEmitter<{ notice: [kind: string, detail: string
   }
 
   private configureSources(): void {
-    for (const e of this.table.list()) {
+    const list = this.table.list();
+    // Openers in mount namespaces without an entry of their own fall to the host, or to a namespace
+    // configured by user namespace: the default must wait whenever any of those can deny.
+    const byUserOnly = list.filter((e) => e.ns !== 0 && !e.mntns);
+    for (const e of list) {
       if (e.ns !== 0 && !e.mntns) continue;
-      for (const s of this.sources) s.configure?.(e.mntns, NamespaceTable.failAllows(e), e.deadlineMs);
+      // An explicit fail-closed namespace always waits: its operator wants no open without a verdict.
+      const waits = (x: NsEntry) => x.fail === 'closed' || this.table.chainAppraises(x);
+      const wait = e.ns === 0 ? [e, ...byUserOnly].some(waits) : waits(e);
+      for (const s of this.sources) s.configure?.(e.mntns, NamespaceTable.failAllows(e), e.deadlineMs, wait);
     }
   }
 

@@ -165,6 +165,21 @@ describe('native fanotify helper', () => {
     expect(reads[1].flags & HELPER_FLAG.TOMTOU).toBe(0);
   });
 
+  it('allows at once in a nowait namespace, forwards the event anyway, and caches a later allow', async () => {
+    const file = `${fs.dir}/nowait.txt`;
+    writeFileSync(file, 'nw');
+    const { h, events } = await watch(null);
+    h.nsConfig(0, false, 60_000, true);
+    expect((await run('cat', [file])).stdout).toBe('nw');
+    const ev = events.find((e) => e.path === file)!;
+    expect(ev.flags & HELPER_FLAG.ANSWERED).toBeTruthy();
+    h.verdict(ev.cookie, true, true);
+    expect((await run('cat', [file])).stdout).toBe('nw');
+    expect(events.filter((e) => e.path === file)).toHaveLength(1);
+    const s = await h.stats();
+    expect([s.cacheHits, s.timeouts, s.pending]).toEqual([1, 0, 0]);
+  });
+
   it('skips hashing beyond the size limit and says so', async () => {
     const file = `${fs.dir}/big.bin`;
     writeFileSync(file, Buffer.alloc(100_000, 7));

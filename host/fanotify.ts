@@ -25,6 +25,8 @@ export const HELPER_FLAG = {
   HASH_SKIPPED: 0x400,
   XATTR_ERROR: 0x800,
   ALGO_UNSUPPORTED: 0x1000,
+  /** Allowed at once (a namespace whose policies cannot deny): forwarded for measurement only. */
+  ANSWERED: 0x2000,
 } as const;
 
 export interface HelperEvent {
@@ -161,6 +163,7 @@ export interface HelperEvents {
 export class FanotifyHelper extends EventEmitter<HelperEvents> {
   readonly pid: number;
   private buf: Buffer = Buffer.alloc(0);
+  private verdicts: Buffer[] = [];
   private nextReq = 1;
   private replies = new Map<number, (v: Buffer) => void>();
   private exited: Promise<void>;
@@ -289,21 +292,33 @@ export class FanotifyHelper extends EventEmitter<HelperEvents> {
     return this.simple(C_MARK, Buffer.concat([Buffer.from([2]), Buffer.from(path)]), `fanotify unmark of ${path}`);
   }
 
-  /** Answer an event; `cacheable` lets the helper answer the same file version, namespace and credentials itself next time. */
+  /** Answer an event; `cacheable` lets the helper answer the same file version, namespace and credentials itself next time.
+   * Verdicts given in one turn of the event loop reach the helper in one write. */
   verdict(cookie: number, allow: boolean, cacheable: boolean): void {
-    const b = Buffer.alloc(6);
-    b.writeUInt32LE(cookie, 0);
-    b[4] = allow ? 1 : 2;
-    b[5] = cacheable ? 1 : 0;
-    this.send(C_VERDICT, b);
+    if (!this.alive) return;
+    if (this.verdicts.length === 0) process.nextTick(() => this.flushVerdicts());
+    const b = Buffer.alloc(11);
+    b.writeUInt32LE(7, 0);
+    b[4] = C_VERDICT;
+    b.writeUInt32LE(cookie, 5);
+    b[9] = allow ? 1 : 2;
+    b[10] = cacheable ? 1 : 0;
+    this.verdicts.push(b);
   }
 
-  /** Failure response and deadline for openers in mount namespace `mntns` (0: everyone else). Flushes the verdict cache. */
-  nsConfig(mntns: number, failAllow: boolean, deadlineMs: number): void {
+  private flushVerdicts(): void {
+    const all = this.verdicts.length === 1 ? this.verdicts[0] : Buffer.concat(this.verdicts);
+    this.verdicts = [];
+    if (this.alive) this.child.stdin.write(all);
+  }
+
+  /** Failure response and deadline for openers in mount namespace `mntns` (0: everyone else). `nowait`: no policy
+   * there can deny, so opens are allowed at once and the events forwarded for measurement only. Flushes the verdict cache. */
+  nsConfig(mntns: number, failAllow: boolean, deadlineMs: number, nowait = false): void {
     const b = Buffer.alloc(13);
     b.writeUInt32LE(mntns % 0x100000000, 0);
     b.writeUInt32LE(Math.floor(mntns / 0x100000000), 4);
-    b[8] = failAllow ? 1 : 2;
+    b[8] = (failAllow ? 1 : 2) | (nowait ? 4 : 0);
     b.writeUInt32LE(deadlineMs, 9);
     this.send(C_NSCONF, b);
   }

@@ -76,6 +76,16 @@ export class NamespaceTable {
     return this.byMnt.get(mntns) ?? (userns ? this.byUser.get(userns) : undefined) ?? this.host;
   }
 
+  /** Does this namespace's policy, or an ancestor's, appraise (so that a verdict can deny)? */
+  chainAppraises(e: NsEntry): boolean {
+    const seen = new Set<number>();
+    for (let cur: NsEntry | undefined = e; cur && !seen.has(cur.ns); cur = cur.ns === 0 ? undefined : this.byNs.get(cur.parent) ?? this.host) {
+      if (cur.appraises) return true;
+      seen.add(cur.ns);
+    }
+    return false;
+  }
+
   /** Whether a missing verdict lets the open through. */
   static failAllows(e: NsEntry): boolean {
     return e.fail === 'open' || (e.fail === 'auto' && !e.appraises);

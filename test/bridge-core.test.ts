@@ -84,6 +84,8 @@ describe('bridge core with the real fanotify helper', () => {
     );
     writeFileSync(`${fs.dir}/bad.txt`, 'bad');
     await start(client, new AuditLog(auditPath));
+    // Only a policy that appraises makes opens wait for the verdict.
+    await bridge!.policyLoad(0, 'appraise fsmagic=0x01021994\n');
     expect((await run('cat', [`${fs.dir}/f.txt`])).stdout).toBe('content');
     const r = await run('cat', [`${fs.dir}/bad.txt`]);
     expect(r.stderr).toContain('Operation not permitted');
@@ -117,12 +119,22 @@ describe('bridge core with the real fanotify helper', () => {
     expect(bridge!.counters.queued).toBe(0);
   });
 
+  it('answers at once where no policy can deny, and still forwards the event', async () => {
+    const client = new SteeredClient(() => 'stall');
+    await start(client);
+    expect((await run('cat', [`${fs.dir}/f.txt`])).stdout).toBe('content');
+    expect(client.submitted.map((e) => e.file.path)).toEqual([`${fs.dir}/f.txt`]);
+    const src = (await bridge!.stats()).sources.fanotify;
+    expect([src.timeouts, src.allowed, src.forwarded]).toEqual([0, 1, 1]);
+  });
+
   it('with the engine stalled: the helper deadline answers by the fail mode, the verdict counts as late', async () => {
     const client = new SteeredClient(() => 'stall');
     const ns = await newMountNs();
     namespaces.push(ns);
     await start(client);
-    await bridge!.nsCreate({ mntns: ns.inode, fail: 'open', deadlineMs: 100 });
+    const opened = await bridge!.nsCreate({ mntns: ns.inode, fail: 'open', deadlineMs: 100 });
+    await bridge!.policyLoad(opened.ns, 'appraise fowner=0\n');
     expect((await ns.sh(`cat ${fs.dir}/f.txt`)).stdout).toBe('content');
     await bridge!.nsCreate({ mntns: (await newMountNsKept()).inode, fail: 'closed', deadlineMs: 100 });
     const closedNs = namespaces[namespaces.length - 1];

@@ -47,6 +47,7 @@ export function run(cmd: string, args: string[], opts: { input?: string; timeout
       clearTimeout(t);
       resolve({ code, stdout, stderr });
     });
+    child.stdin.on('error', () => {}); // the command may exit before reading its input
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -1,7 +1,8 @@
 // imans bridge: the host bridge. fanotify events from the watched filesystems go to the engine; its
 // verdicts answer the kernel; other imans commands reach it through its control socket.
 import { parse, runCommand, UsageError, intOption } from '../../cli/args.js';
-import { Bridge, EngineClient } from '../bridge.js';
+import { Bridge } from '../bridge.js';
+import { connectEngine } from '../engine-connect.js';
 import { FanotifySource } from '../sources/fanotify.js';
 import { TraceSource } from '../sources/trace.js';
 import { AuditLog } from '../audit-log.js';
@@ -25,11 +26,6 @@ const HELP = `usage: imans bridge --engine local|DEVICE|tcp://HOST:PORT --watch 
   Without a verdict in time (default 500 ms, per namespace) an open is denied in namespaces that
   appraise (fail-closed) and allowed in the others, unless \`imans ns create --fail\` says otherwise.
   Events answered without a verdict reach the engine later, flagged LATE.`;
-
-/** What host/engine-client.ts provides: a connected client for an engine spec. */
-interface EngineClientModule {
-  connectEngine(spec: string, opts: { stateDir?: string; log?: (line: string) => void }): Promise<EngineClient & { close(): Promise<void> }>;
-}
 
 export function run(argv: string[]): Promise<number> {
   return runCommand('bridge', async () => {
@@ -58,11 +54,9 @@ export function run(argv: string[]): Promise<number> {
     const maxHash = v['max-hash'] === undefined ? undefined : intOption('max-hash', v['max-hash'], 0, 0, Number.MAX_SAFE_INTEGER);
     const controlGroup = v['control-group'] === undefined ? undefined : intOption('control-group', v['control-group'], 0);
 
-    // Loaded by name until host/engine-client.ts lands, so that this command type-checks without it.
-    const clientModule = '../engine-client.js';
-    const { connectEngine } = (await import(clientModule)) as EngineClientModule;
     const log = (line: string) => process.stderr.write(`imans bridge: ${line}\n`);
-    const client = await connectEngine(spec, { stateDir: v.state as string | undefined, log });
+    const conn = await connectEngine(spec, { stateDir: v.state as string | undefined, log });
+    const client = conn.client;
     const sources = [];
     if (watch.length) sources.push(new FanotifySource({ watch, maxHashBytes: maxHash }));
     if (v.replay) sources.push(new TraceSource(v.replay as string));
@@ -93,7 +87,7 @@ export function run(argv: string[]): Promise<number> {
     if (tty) process.stderr.write('\n');
     server.close();
     await bridge.stop();
-    await client.close();
+    await conn.close();
     return 0;
   });
 }

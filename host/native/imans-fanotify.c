@@ -36,7 +36,7 @@
  * bridge -> helper
  *   C_MARK    u32 req, u8 op (1 add, 2 remove), path          (FAN_MARK_FILESYSTEM on path's filesystem)
  *   C_VERDICT u32 cookie, u8 response (1 allow, 2 deny), u8 cacheable
- *   C_NSCONF  u64 mntns (0: default), u8 fail response, u32 deadline_ms
+ *   C_NSCONF  u64 mntns (0: default), u8 fail response | 4 (nowait: allow at once, forward flagged ANSWERED), u32 deadline_ms
  *   C_FLUSH   u32 req                                         (policy, keys or namespaces changed)
  *   C_STATS   u32 req
  *   C_TRUST   u32 req, u32 pid                                (the bridge itself: allowed at once, not forwarded)
@@ -75,6 +75,7 @@ enum { C_MARK = 1, C_VERDICT, C_NSCONF, C_FLUSH, C_STATS, C_TRUST, C_LIMITS };
 #define F_HASH_SKIPPED 0x400 /* larger than the hash limit: no digests */
 #define F_XATTR_ERROR 0x800  /* security.ima could not be read (other than absent) */
 #define F_ALGO_UNSUPPORTED 0x1000 /* the xattr names an algorithm the helper cannot compute */
+#define F_ANSWERED 0x2000 /* already allowed (nowait namespace): forwarded for measurement, no verdict expected */
 
 enum counter {
   K_EVENTS, K_PERM, K_NOTIFY, K_CACHE_HITS, K_FORWARDED, K_VERDICTS, K_LATE_VERDICTS, K_TIMEOUTS, K_ALLOWED, K_DENIED,
@@ -152,11 +153,13 @@ static int out_full(void) { return out.len - out.off > OUT_MAX; }
 typedef struct {
   uint64_t mntns;
   uint8_t fail;
+  /* No policy on this namespace's chain can deny: allow at once, forward the event for measurement. */
+  uint8_t nowait;
   uint32_t deadline_ms;
 } nsconf_t;
 static nsconf_t *nsconf;
 static size_t nnsconf;
-static nsconf_t nsdefault = {0, RESP_DENY, 500};
+static nsconf_t nsdefault = {0, RESP_DENY, 0, 500};
 
 static const nsconf_t *ns_lookup(uint64_t mntns) {
   for (size_t i = 0; i < nnsconf; i++)
@@ -164,20 +167,20 @@ static const nsconf_t *ns_lookup(uint64_t mntns) {
   return &nsdefault;
 }
 
-static void ns_set(uint64_t mntns, uint8_t fail, uint32_t deadline) {
+static void ns_set(uint64_t mntns, uint8_t fail, uint8_t nowait, uint32_t deadline) {
   if (mntns == 0) {
-    nsdefault.fail = fail, nsdefault.deadline_ms = deadline;
+    nsdefault.fail = fail, nsdefault.nowait = nowait, nsdefault.deadline_ms = deadline;
     return;
   }
   for (size_t i = 0; i < nnsconf; i++)
     if (nsconf[i].mntns == mntns) {
-      nsconf[i].fail = fail, nsconf[i].deadline_ms = deadline;
+      nsconf[i].fail = fail, nsconf[i].nowait = nowait, nsconf[i].deadline_ms = deadline;
       return;
     }
   nsconf_t *n = realloc(nsconf, (nnsconf + 1) * sizeof *n);
   if (!n) die("out of memory");
   nsconf = n;
-  nsconf[nnsconf++] = (nsconf_t){mntns, fail, deadline};
+  nsconf[nnsconf++] = (nsconf_t){mntns, fail, nowait, deadline};
 }
 
 static uint32_t *trusted;
@@ -298,6 +301,8 @@ typedef struct {
   int fd;
   uint64_t deadline;
   uint8_t fail, exec, cache_ok;
+  /* Allowed already (nowait namespace): kept only so that a cacheable verdict can still be cached. */
+  uint8_t answered;
   version_t v;
   uint64_t mntns;
   creds_key_t c;
@@ -314,7 +319,7 @@ static void respond(int fd, uint8_t resp) {
 }
 
 static void pending_remove(size_t i) {
-  close(pending[i].fd);
+  if (pending[i].fd >= 0) close(pending[i].fd);
   pending[i] = pending[--npending];
   ctr[K_PENDING] = npending;
 }
@@ -329,9 +334,11 @@ static void send_timeout(uint32_t cookie, uint8_t resp) {
 static void expire(uint64_t now) {
   for (size_t i = 0; i < npending;) {
     if (pending[i].deadline <= now) {
-      respond(pending[i].fd, pending[i].fail);
-      send_timeout(pending[i].cookie, pending[i].fail);
-      ctr[K_TIMEOUTS]++;
+      if (!pending[i].answered) {
+        respond(pending[i].fd, pending[i].fail);
+        send_timeout(pending[i].cookie, pending[i].fail);
+        ctr[K_TIMEOUTS]++;
+      }
       pending_remove(i);
     } else i++;
   }
@@ -371,8 +378,8 @@ static void parse_ids(const char *s, uint32_t *ids) {
   }
 }
 
-/* Credentials only (the verdict cache key); full=1 adds what a forwarded event carries. */
-static void read_proc(uint32_t pid, proc_t *p, int full) {
+/* Namespace and credentials (the verdict cache key). */
+static void read_proc(uint32_t pid, proc_t *p) {
   char path[64], buf[4096];
   memset(p, 0, sizeof *p);
   p->auid = p->ses = 4294967295u;
@@ -389,12 +396,16 @@ static void read_proc(uint32_t pid, proc_t *p, int full) {
     size_t i = 0;
     for (const char *s = buf + 6; *s && *s != '\n' && i < sizeof p->comm - 1; s++) p->comm[i++] = *s;
   }
-  if (!full) return;
+}
+
+/* What a forwarded event carries besides: user namespace, audit login uid and session. */
+static void read_proc_rest(uint32_t pid, proc_t *p) {
+  char path[64], buf[32];
   p->userns = ns_inode(pid, "user");
   snprintf(path, sizeof path, "/proc/%u/loginuid", pid);
-  if (read_small(path, buf, 32) > 0) p->auid = (uint32_t)strtoul(buf, NULL, 10);
+  if (read_small(path, buf, sizeof buf) > 0) p->auid = (uint32_t)strtoul(buf, NULL, 10);
   snprintf(path, sizeof path, "/proc/%u/sessionid", pid);
-  if (read_small(path, buf, 32) > 0) p->ses = (uint32_t)strtoul(buf, NULL, 10);
+  if (read_small(path, buf, sizeof buf) > 0) p->ses = (uint32_t)strtoul(buf, NULL, 10);
 }
 
 /* ---------- content ---------- */
@@ -505,7 +516,7 @@ static void handle_perm(const struct fanotify_event_metadata *m) {
   proc_t p;
   version_t v;
   uint32_t flags = 0;
-  read_proc(pid, &p, 0);
+  read_proc(pid, &p);
   if (p.gone) flags |= F_PROC_GONE, ctr[K_PROC_GONE]++;
   const nsconf_t *ns = ns_lookup(p.mntns);
   if (fstat(fd, &st) < 0 || fstatfs(fd, &sfs) < 0) {
@@ -533,7 +544,7 @@ static void handle_perm(const struct fanotify_event_metadata *m) {
     close(fd);
     return;
   }
-  if (!p.gone) read_proc(pid, &p, 1);
+  if (!p.gone) read_proc_rest(pid, &p);
 
   static uint8_t *xbuf;
   static size_t xcap;
@@ -567,6 +578,12 @@ static void handle_perm(const struct fanotify_event_metadata *m) {
       d->used = 0;
       d = NULL;
     }
+  }
+
+  uint8_t answered = ns->nowait;
+  if (answered) {
+    flags |= F_ANSWERED;
+    respond(fd, RESP_ALLOW);
   }
 
   char path[PATH_MAX], link[64];
@@ -620,6 +637,10 @@ static void handle_perm(const struct fanotify_event_metadata *m) {
   }
   frame_end();
   ctr[K_FORWARDED]++;
+  if (answered) {
+    close(fd);
+    fd = -1;
+  }
 
   if (npending == cappending) {
     cappending = cappending ? cappending * 2 : 256;
@@ -627,7 +648,7 @@ static void handle_perm(const struct fanotify_event_metadata *m) {
     if (!np) die("out of memory");
     pending = np;
   }
-  pending[npending++] = (pending_t){cookie, fd, now_ms() + ns->deadline_ms, ns->fail, exec, !in_flux && !p.gone, v, p.mntns, ck};
+  pending[npending++] = (pending_t){cookie, fd, now_ms() + ns->deadline_ms, ns->fail, exec, !in_flux && !p.gone, answered, v, p.mntns, ck};
   ctr[K_PENDING] = npending;
   if (npending > ctr[K_MAX_PENDING]) ctr[K_MAX_PENDING] = npending;
 }
@@ -708,9 +729,9 @@ static void command(const uint8_t *b, uint32_t n) {
     for (size_t i = 0; i < npending; i++) {
       if (pending[i].cookie != cookie) continue;
       pending_t *p = &pending[i];
-      respond(p->fd, resp);
+      if (!p->answered) respond(p->fd, resp);
       /* A verdict for a file written to meanwhile describes an older version: do not keep it. */
-      if (b[5] && p->cache_ok && writing_find(p->v.dev, p->v.ino) < 0) vc_put(&p->v, p->mntns, &p->c, p->exec, resp);
+      if (b[5] && p->cache_ok && (!p->answered || resp == RESP_ALLOW) && writing_find(p->v.dev, p->v.ino) < 0) vc_put(&p->v, p->mntns, &p->c, p->exec, resp);
       ctr[K_VERDICTS]++;
       pending_remove(i);
       return;
@@ -720,7 +741,7 @@ static void command(const uint8_t *b, uint32_t n) {
   }
   case C_NSCONF:
     if (n < 13) break;
-    ns_set(rd64(b), b[8] == RESP_ALLOW ? RESP_ALLOW : RESP_DENY, rd32(b + 9));
+    ns_set(rd64(b), (b[8] & 3) == RESP_ALLOW ? RESP_ALLOW : RESP_DENY, (b[8] & 4) ? 1 : 0, rd32(b + 9));
     memset(vcache, 0, sizeof vcache);
     break;
   case C_FLUSH:
@@ -801,6 +822,7 @@ static void on_signal(int sig) {
 
 static void shutdown_all(const char *why) {
   for (size_t i = 0; i < npending; i++) {
+    if (pending[i].answered) continue;
     respond(pending[i].fd, pending[i].fail);
     close(pending[i].fd);
   }

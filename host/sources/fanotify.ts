@@ -44,6 +44,8 @@ export class FanotifySource implements Source {
   helper: FanotifyHelper | null = null;
   readonly versions = new FileVersions();
   private pending = new Set<number>();
+  /** Namespace settings, kept to be applied to a helper that starts (or restarts) later. */
+  private nsSettings = new Map<number, [boolean, number, boolean]>();
   private stopping = false;
   overflows = 0;
   procGone = 0;
@@ -75,6 +77,7 @@ export class FanotifySource implements Source {
       this.pending.clear();
       if (!this.stopping) sink.notice('helper-exit', `fanotify helper exited (${signal ?? code}): ${h.stderr.trim()}`);
     });
+    for (const [mntns, [failAllow, deadlineMs, awaitVerdict]] of this.nsSettings) h.nsConfig(mntns, failAllow, deadlineMs, !awaitVerdict);
     for (const pid of this.opts.trust ?? [process.pid]) await h.trust(pid);
     if (this.opts.maxHashBytes !== undefined) await h.limits(this.opts.maxHashBytes);
     for (const dir of this.opts.watch) await h.mark(dir);
@@ -85,8 +88,9 @@ export class FanotifySource implements Source {
     await this.helper?.close();
   }
 
-  configure(mntns: number, failAllow: boolean, deadlineMs: number): void {
-    this.helper?.nsConfig(mntns, failAllow, deadlineMs);
+  configure(mntns: number, failAllow: boolean, deadlineMs: number, awaitVerdict: boolean): void {
+    this.nsSettings.set(mntns, [failAllow, deadlineMs, awaitVerdict]);
+    this.helper?.nsConfig(mntns, failAllow, deadlineMs, !awaitVerdict);
   }
 
   async flush(): Promise<void> {
