@@ -171,5 +171,9 @@ describe('MeasurementList', () => {
     expect(() => l.aggregate(ALGO.SHA384)).toThrow(/keeps no sha384/);
     expect(() => l.add({ template: 'ima-ng', digestAlgo: ALGO.SHA256, digest: null, name: '/x' })).toThrow(/digest/);
     expect(l.count).toBe(0);
+    // A board with SHA-1 only cannot keep a sha256 bank: refused when the list is made.
+    const sha1Only = (a: number, d: Uint8Array) => (a === ALGO.SHA1 ? hash(a, d) : null);
+    expect(() => new MeasurementList({ hash: sha1Only })).toThrow(expect.objectContaining({ code: 'LIST_BANK' }));
+    expect(new MeasurementList({ hash: sha1Only, banks: [ALGO.SHA1] }).add(file('/x'))).toBe(true);
   });
 });

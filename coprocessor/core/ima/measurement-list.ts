@@ -106,13 +106,15 @@ export class MeasurementList {
   constructor(opts: MeasurementListOptions) {
     this.hash = opts.hash;
     this.banks = opts.banks ? opts.banks.slice() : [ALGO.SHA1, ALGO.SHA256];
-    if (this.banks.length === 0) throw listError('LIST_BANK', 'a measurement list needs at least one bank');
+    if (this.banks.length === 0 || this.banks.length > 8) throw listError('LIST_BANK', 'a measurement list keeps 1 to 8 banks, got ' + this.banks.length);
     this.sizes = [];
     this.pcrAggs = [];
     this.ffDigests = [];
     for (let i = 0; i < this.banks.length; i++) {
       const size = digestSize(this.banks[i]);
       if (size === 0 || this.banks.indexOf(this.banks[i]) !== i) throw listError('LIST_BANK', 'bank ' + this.banks[i] + ' is not a distinct kernel hash_algo');
+      // Refuse at once a bank the platform cannot hash (a board with SHA-1 only), not at the first read.
+      if (this.hash(this.banks[i], new Uint8Array(0)) === null) throw listError('LIST_BANK', 'this platform cannot hash the ' + hashAlgoName(this.banks[i]) + ' bank');
       this.sizes.push(size);
       const ff = new Uint8Array(size);
       ff.fill(0xff);
@@ -213,6 +215,8 @@ export class MeasurementList {
       const j = e & (this.pageSize - 1);
       const violation = (page.meta[j] & VIOLATION) !== 0;
       const aggs = this.pcrAggregate(page.meta[j] & 0x7f).values;
+      // All banks are computed before any is committed, so a hash that throws leaves the list as it was.
+      const next: Uint8Array[] = [];
       for (let b = 0; b < this.banks.length; b++) {
         const size = this.sizes[b];
         if ((page.filled[j] & (1 << b)) === 0) {
@@ -222,8 +226,9 @@ export class MeasurementList {
         const ext = new Uint8Array(2 * size);
         ext.set(aggs[b], 0);
         ext.set(violation ? this.ffDigests[b] : page.digests[b].subarray(j * size, (j + 1) * size), size);
-        aggs[b] = mustHash(this.hash, this.banks[b], ext);
+        next.push(mustHash(this.hash, this.banks[b], ext));
       }
+      for (let b = 0; b < next.length; b++) aggs[b] = next[b];
       this.settled++;
     }
   }

@@ -109,7 +109,7 @@ export async function run(argv: string[]): Promise<number> {
 
     if (action === 'aggregate') {
       const value = toHex(list.aggregate(bank, pcr));
-      if (json) process.stdout.write(JSON.stringify({ file: file, ...about, pcr: pcr, aggregate: value }) + '\n');
+      if (json) process.stdout.write(JSON.stringify({ file: file, ...about, pcrs: list.pcrs(), pcr: pcr, aggregate: value }) + '\n');
       else process.stdout.write(`PCR-${String(pcr).padStart(2, '0')} ${hashAlgoName(bank)}: ${value}\n`);
       return 0;
     }
