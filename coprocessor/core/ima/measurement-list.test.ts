@@ -164,6 +164,14 @@ describe('MeasurementList', () => {
     expect(l.exportAscii(ALGO.SHA1, 100).length).toBe(0);
   });
 
+  it('stores entries compactly: typed arrays only, about 190 bytes per ima-ng entry with a 45-byte path', () => {
+    const l = new MeasurementList({ hash });
+    for (let i = 0; i < 10000; i++) l.add(file(`/usr/lib/x86_64-linux-gnu/libpkg${i % 977}-${i}.so.${i % 10}`));
+    l.aggregate(ALGO.SHA256);
+    // template data 4+40+4+46, digests 20+32, offsets/flags 7, duplicate table ≤ 10.5: the 20 MB per 100,000 budget.
+    expect(l.byteSize()).toBeLessThan(2_000_000);
+  });
+
   it('refuses unknown templates, banks it does not keep, bad PCRs', () => {
     const l = new MeasurementList({ hash });
     expect(() => l.add(file('/x', { template: 'ima-bogus' }))).toThrow(/unknown template/);
