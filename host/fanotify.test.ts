@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { FanotifyHelper, HelperEvent, HELPER_FLAG, FAN, ensureHelperBuilt } from './fanotify.js';
-import { mountTmpfs, newMountNs, run, sh, Tmpfs, MountNs, mntnsOf } from '../test/bridge-support.js';
+import { mountTmpfs, newMountNs, run, sh, until, Tmpfs, MountNs, mntnsOf } from '../test/bridge-support.js';
 
 let fs: Tmpfs;
 let helper: FanotifyHelper | null = null;
@@ -171,9 +171,12 @@ describe('native fanotify helper', () => {
     const { h, events } = await watch(null);
     h.nsConfig(0, false, 60_000, true);
     expect((await run('cat', [file])).stdout).toBe('nw');
+    // The open was answered first; its event follows.
+    await until('the event', () => events.some((e) => e.path === file));
     const ev = events.find((e) => e.path === file)!;
     expect(ev.flags & HELPER_FLAG.ANSWERED).toBeTruthy();
     h.verdict(ev.cookie, true, true);
+    await h.stats(); // a round trip through the helper: the verdict before it has been taken
     expect((await run('cat', [file])).stdout).toBe('nw');
     expect(events.filter((e) => e.path === file)).toHaveLength(1);
     const s = await h.stats();

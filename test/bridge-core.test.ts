@@ -8,7 +8,7 @@ import { CONTROL_OP, EVENT_FLAG, FileEvent, VERDICT, Verdict } from '../protocol
 import { Bridge, EngineClient } from '../host/bridge.js';
 import { FanotifySource } from '../host/sources/fanotify.js';
 import { AuditLog } from '../host/audit-log.js';
-import { mountTmpfs, newMountNs, run, Tmpfs, MountNs } from './bridge-support.js';
+import { mountTmpfs, newMountNs, run, until, Tmpfs, MountNs } from './bridge-support.js';
 
 /** Stands in for host/engine-client.ts: `decide` gives each verdict; `up` toggles the link. */
 class SteeredClient extends EventEmitter implements EngineClient {
@@ -106,8 +106,8 @@ describe('bridge core with the real fanotify helper', () => {
     const inside = await ns.sh(`cat ${fs.dir}/f.txt`);
     expect(inside.stderr).toContain('Operation not permitted');
     expect((await run('cat', [`${fs.dir}/f.txt`])).stdout).toBe('content');
+    await until('both events to be queued', () => bridge!.counters.queued === 2);
     expect(client.submitted).toHaveLength(0);
-    expect(bridge!.counters.queued).toBe(2);
     expect([bridge!.counters.failDenied, bridge!.counters.failAllowed]).toEqual([1, 1]);
     client.setUp(true);
     for (let i = 0; i < 100 && client.submitted.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
@@ -123,6 +123,7 @@ describe('bridge core with the real fanotify helper', () => {
     const client = new SteeredClient(() => 'stall');
     await start(client);
     expect((await run('cat', [`${fs.dir}/f.txt`])).stdout).toBe('content');
+    await until('the event to be forwarded', () => client.submitted.length > 0);
     expect(client.submitted.map((e) => e.file.path)).toEqual([`${fs.dir}/f.txt`]);
     const src = (await bridge!.stats()).sources.fanotify;
     expect([src.timeouts, src.allowed, src.forwarded]).toEqual([0, 1, 1]);

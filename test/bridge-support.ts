@@ -94,3 +94,12 @@ export async function newMountNs(): Promise<MountNs> {
     },
   };
 }
+
+/** Wait until `cond` holds (polling); throws naming `what` after `ms`. */
+export async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
