@@ -51,30 +51,35 @@ function malformed(field: string, what: string): ProtocolError {
 
 // ---- field checks (shared by both directions) ---------------------------------------------
 
-function uint(v: unknown, field: string): number {
-  if (!isSafeInt(v) || v < 0) throw malformed(field, 'expected an unsigned integer');
+/** A field's name, built only when an error names it (hot loops pass the parts). */
+function fieldName(base: string, i?: number, name?: string): string {
+  return (i === undefined || i < 0 ? base : base + '[' + i + ']') + (name || '');
+}
+
+function uint(v: unknown, base: string, i?: number, name?: string): number {
+  if (!isSafeInt(v) || v < 0) throw malformed(fieldName(base, i, name), 'expected an unsigned integer');
   return v;
 }
 
-function text(v: unknown, field: string): string {
-  if (typeof v !== 'string') throw malformed(field, 'expected text');
+function text(v: unknown, base: string, i?: number, name?: string): string {
+  if (typeof v !== 'string') throw malformed(fieldName(base, i, name), 'expected text');
   return v;
 }
 
-function bytes(v: unknown, field: string): Uint8Array {
-  if (!(v instanceof Uint8Array)) throw malformed(field, 'expected a byte string');
+function bytes(v: unknown, base: string, i?: number, name?: string): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw malformed(fieldName(base, i, name), 'expected a byte string');
   return v;
 }
 
-function bool(v: unknown, field: string): boolean {
-  if (v !== true && v !== false) throw malformed(field, 'expected true or false');
+function bool(v: unknown, base: string, i?: number, name?: string): boolean {
+  if (v !== true && v !== false) throw malformed(fieldName(base, i, name), 'expected true or false');
   return v;
 }
 
 /** An array of at least `min` elements; elements beyond those the reader knows are ignored. */
-function arr(v: unknown, min: number, field: string): unknown[] {
-  if (!Array.isArray(v)) throw malformed(field, 'expected an array');
-  if (v.length < min) throw malformed(field, 'expected at least ' + min + ' elements, got ' + v.length);
+function arr(v: unknown, min: number, base: string, i?: number, name?: string): unknown[] {
+  if (!Array.isArray(v)) throw malformed(fieldName(base, i, name), 'expected an array');
+  if (v.length < min) throw malformed(fieldName(base, i, name), 'expected at least ' + min + ' elements, got ' + v.length);
   return v;
 }
 
@@ -95,25 +100,31 @@ export function fileInfoToWire(f: FileInfo): unknown[] {
 
 export function fileInfoFromWire(v: unknown, field: string): FileInfo {
   const a = arr(v, 12, field);
-  const ds = arr(a[10], 0, field + '.digests');
+  const ds = arr(a[10], 0, field, -1, '.digests');
   const digests: Digest[] = [];
   for (let i = 0; i < ds.length; i++) {
-    const d = arr(ds[i], 2, field + '.digests[' + i + ']');
-    digests.push({ algo: uint(d[0], field + '.digests[' + i + '].algo'), digest: bytes(d[1], field + '.digests[' + i + '].digest') });
+    const d = ds[i] as unknown[];
+    if (!Array.isArray(d) || d.length < 2 || !isSafeInt(d[0]) || d[0] < 0 || !(d[1] instanceof Uint8Array)) {
+      const f = field + '.digests';
+      arr(d, 2, f, i);
+      uint(d[0], f, i, '.algo');
+      bytes(d[1], f, i, '.digest');
+    }
+    digests.push({ algo: d[0] as number, digest: d[1] as Uint8Array });
   }
   return {
-    path: text(a[0], field + '.path'),
-    dev: uint(a[1], field + '.dev'),
-    ino: uint(a[2], field + '.ino'),
-    fsmagic: uint(a[3], field + '.fsmagic'),
-    fsname: text(a[4], field + '.fsname'),
-    fsuuid: text(a[5], field + '.fsuuid'),
-    uid: uint(a[6], field + '.uid'),
-    gid: uint(a[7], field + '.gid'),
-    mode: uint(a[8], field + '.mode'),
-    size: uint(a[9], field + '.size'),
+    path: text(a[0], field, -1, '.path'),
+    dev: uint(a[1], field, -1, '.dev'),
+    ino: uint(a[2], field, -1, '.ino'),
+    fsmagic: uint(a[3], field, -1, '.fsmagic'),
+    fsname: text(a[4], field, -1, '.fsname'),
+    fsuuid: text(a[5], field, -1, '.fsuuid'),
+    uid: uint(a[6], field, -1, '.uid'),
+    gid: uint(a[7], field, -1, '.gid'),
+    mode: uint(a[8], field, -1, '.mode'),
+    size: uint(a[9], field, -1, '.size'),
     digests: digests,
-    xattr: a[11] === null ? null : bytes(a[11], field + '.xattr'),
+    xattr: a[11] === null ? null : bytes(a[11], field, -1, '.xattr'),
   };
 }
 
@@ -125,18 +136,18 @@ export function procInfoToWire(p: ProcInfo): unknown[] {
 export function procInfoFromWire(v: unknown, field: string): ProcInfo {
   const a = arr(v, 12, field);
   return {
-    pid: uint(a[0], field + '.pid'),
-    mntns: uint(a[1], field + '.mntns'),
-    userns: uint(a[2], field + '.userns'),
-    uid: uint(a[3], field + '.uid'),
-    euid: uint(a[4], field + '.euid'),
-    suid: uint(a[5], field + '.suid'),
-    gid: uint(a[6], field + '.gid'),
-    egid: uint(a[7], field + '.egid'),
-    sgid: uint(a[8], field + '.sgid'),
-    auid: uint(a[9], field + '.auid'),
-    ses: uint(a[10], field + '.ses'),
-    comm: text(a[11], field + '.comm'),
+    pid: uint(a[0], field, -1, '.pid'),
+    mntns: uint(a[1], field, -1, '.mntns'),
+    userns: uint(a[2], field, -1, '.userns'),
+    uid: uint(a[3], field, -1, '.uid'),
+    euid: uint(a[4], field, -1, '.euid'),
+    suid: uint(a[5], field, -1, '.suid'),
+    gid: uint(a[6], field, -1, '.gid'),
+    egid: uint(a[7], field, -1, '.egid'),
+    sgid: uint(a[8], field, -1, '.sgid'),
+    auid: uint(a[9], field, -1, '.auid'),
+    ses: uint(a[10], field, -1, '.ses'),
+    comm: text(a[11], field, -1, '.comm'),
   };
 }
 
@@ -247,13 +258,13 @@ const PROFILES = ['node', 'espruino', 'host'];
 
 function statusFromWire(v: unknown, field: string): NsStatus {
   const a = arr(v, 4, field);
-  return { ns: uint(a[0], field + '.ns'), measured: bool(a[1], field + '.measured'), appraisal: uint(a[2], field + '.appraisal'), cause: text(a[3], field + '.cause') };
+  return { ns: uint(a[0], field, -1, '.ns'), measured: bool(a[1], field, -1, '.measured'), appraisal: uint(a[2], field, -1, '.appraisal'), cause: text(a[3], field, -1, '.cause') };
 }
 
 /** A verdict's wire item: its code alone, or [code, statuses, audit] when it carries detail. */
-function verdictToWire(v: Verdict, field: string): unknown {
-  const ss = arr(v.statuses || [], 0, field + '.statuses');
-  const audit = arr(v.audit || [], 0, field + '.audit');
+function verdictToWire(v: Verdict, i: number): unknown {
+  const ss = arr(v.statuses || [], 0, 'verdicts', i, '.statuses');
+  const audit = arr(v.audit || [], 0, 'verdicts', i, '.audit');
   if (ss.length === 0 && audit.length === 0) return v.code;
   const st: unknown[] = [];
   for (let i = 0; i < ss.length; i++) {
@@ -263,16 +274,17 @@ function verdictToWire(v: Verdict, field: string): unknown {
   return [v.code, st, audit];
 }
 
-function verdictFromWire(v: unknown, id: number, field: string): Verdict {
-  if (!Array.isArray(v)) return { id: id, code: uint(v, field), statuses: [], audit: [] };
+function verdictFromWire(v: unknown, id: number, i: number): Verdict {
+  if (!Array.isArray(v)) return { id: id, code: uint(v, 'verdicts', i), statuses: [], audit: [] };
+  const field = fieldName('verdicts', i);
   const a = arr(v, 3, field);
-  const st = arr(a[1], 0, field + '.statuses');
+  const st = arr(a[1], 0, field, -1, '.statuses');
   const statuses: NsStatus[] = [];
-  for (let i = 0; i < st.length; i++) statuses.push(statusFromWire(st[i], field + '.statuses[' + i + ']'));
-  const au = arr(a[2], 0, field + '.audit');
+  for (let k = 0; k < st.length; k++) statuses.push(statusFromWire(st[k], fieldName(field + '.statuses', k)));
+  const au = arr(a[2], 0, field, -1, '.audit');
   const audit: string[] = [];
-  for (let i = 0; i < au.length; i++) audit.push(text(au[i], field + '.audit[' + i + ']'));
-  return { id: id, code: uint(a[0], field + '.code'), statuses: statuses, audit: audit };
+  for (let k = 0; k < au.length; k++) audit.push(text(au[k], field + '.audit', k));
+  return { id: id, code: uint(a[0], field, -1, '.code'), statuses: statuses, audit: audit };
 }
 
 // ---- everything but EVENT (stateless) -----------------------------------------------------
@@ -290,8 +302,8 @@ function toWire(m: Message): unknown[] {
     const items: unknown[] = [];
     const first = vs.length > 0 && vs[0] ? vs[0].id : 0;
     for (let i = 0; i < vs.length; i++) {
-      if (!vs[i] || vs[i].id !== first + i) throw malformed('verdicts[' + i + '].id', 'ids in a batch must be consecutive from ' + first);
-      items.push(verdictToWire(vs[i], 'verdicts[' + i + ']'));
+      if (!vs[i] || vs[i].id !== first + i) throw malformed(fieldName('verdicts', i, '.id'), 'ids in a batch must be consecutive from ' + first);
+      items.push(verdictToWire(vs[i], i));
     }
     a = [m.type, first, items];
   } else if (m.type === MSG.CONTROL) {
@@ -315,7 +327,7 @@ function fromWire(a: unknown[], type: number): Message {
     if (PROFILES.indexOf(profile) < 0) throw malformed('profile', 'expected one of ' + PROFILES.join(', '));
     const al = arr(a[4], 0, 'algorithms');
     const algorithms: string[] = [];
-    for (let i = 0; i < al.length; i++) algorithms.push(text(al[i], 'algorithms[' + i + ']'));
+    for (let i = 0; i < al.length; i++) algorithms.push(text(al[i], 'algorithms', i));
     return { type: type as typeof MSG.HELLO, version: uint(a[1], 'version'), profile: profile as 'node', limits: limitsFrom(a[3], 'limits'), algorithms: algorithms };
   }
   if (type === MSG.VERDICT) {
@@ -323,7 +335,7 @@ function fromWire(a: unknown[], type: number): Message {
     const first = uint(a[1], 'firstId');
     const items = arr(a[2], 0, 'verdicts');
     const verdicts: Verdict[] = [];
-    for (let i = 0; i < items.length; i++) verdicts.push(verdictFromWire(items[i], first + i, 'verdicts[' + i + ']'));
+    for (let i = 0; i < items.length; i++) verdicts.push(verdictFromWire(items[i], first + i, i));
     return { type: MSG.VERDICT, verdicts: verdicts };
   }
   if (type === MSG.ERROR) {
@@ -401,7 +413,7 @@ export class WireEncoder {
     // only refers to slots it believes hold a value, and re-inserts what it forgot).
     for (let i = 0; i < out.assigned.length; i++) this.table.forget(out.assigned[i]);
     const first = events[0].id;
-    this.prepare(events[out.count], first + out.count, 'events[' + out.count + ']');
+    this.prepare(events[out.count], first + out.count, out.count);
     throw wireError(WIRE_ERROR.CAPACITY, 'events', 'the batch references more distinct values than the ' + this.table.slots + ' intern slots');
   }
 
@@ -420,16 +432,16 @@ export class WireEncoder {
   }
 
   /** An event's fields and tuples, checked; throws MALFORMED naming the field. */
-  private prepare(e: FileEvent, id: number, f: string): { ev: number[]; p: Tuple; f: Tuple } {
-    if (!e || typeof e !== 'object') throw malformed(f, 'expected an event');
-    if (e.id !== id) throw malformed(f + '.id', 'expected id ' + id + ': ids in a batch are consecutive');
-    const func = uint(e.func, f + '.func');
-    const mask = uint(e.mask, f + '.mask');
-    const flags = uint(e.flags, f + '.flags');
+  private prepare(e: FileEvent, id: number, n: number): { ev: number[]; p: Tuple; f: Tuple } {
+    if (!e || typeof e !== 'object') throw malformed(fieldName('events', n), 'expected an event');
+    if (e.id !== id) throw malformed(fieldName('events', n, '.id'), 'expected id ' + id + ': ids in a batch are consecutive');
+    const func = uint(e.func, 'events', n, '.func');
+    const mask = uint(e.mask, 'events', n, '.mask');
+    const flags = uint(e.flags, 'events', n, '.flags');
     return {
       ev: flags === 0 ? [0, 0, func, mask] : [0, 0, func, mask, flags],
-      p: this.tuple(INTERN_KIND.PROC, e.proc, f + '.proc'),
-      f: this.tuple(INTERN_KIND.FILE, e.file, f + '.file'),
+      p: this.tuple(INTERN_KIND.PROC, e.proc, n, '.proc'),
+      f: this.tuple(INTERN_KIND.FILE, e.file, n, '.file'),
     };
   }
 
@@ -445,10 +457,9 @@ export class WireEncoder {
     t.beginBatch();
     let n = 0;
     for (; n < events.length; n++) {
-      const f = 'events[' + n + ']';
       let x: { ev: number[]; p: Tuple; f: Tuple };
       try {
-        x = this.prepare(events[n], first + n, f);
+        x = this.prepare(events[n], first + n, n);
       } catch (err) {
         // Nothing of this event is in the table yet: end the batch before it; the next call reports it.
         if (n === 0) throw err;
@@ -474,7 +485,7 @@ export class WireEncoder {
       }
       if (fRef.slot >= 0) t.unpin(fRef.slot, fRef.oldPin);
       if (pRef.slot >= 0) t.unpin(pRef.slot, pRef.oldPin);
-      if (n === 0) throw wireError(WIRE_ERROR.CAPACITY, f, fRef.slot < 0 ? 'the intern table has no slot free for this batch' : 'one event needs more than ' + maxBytes + ' bytes');
+      if (n === 0) throw wireError(WIRE_ERROR.CAPACITY, 'events[0]', fRef.slot < 0 ? 'the intern table has no slot free for this batch' : 'one event needs more than ' + maxBytes + ' bytes');
       break;
     }
     const out = concat([HEAD_EVENT, TYPE_EVENT, n === 0 ? encodeHead(0, 0) : firstBytes, encodeHead(4, parts.length)].concat(parts, [encodeHead(4, n)], evParts));
@@ -482,18 +493,18 @@ export class WireEncoder {
   }
 
   /** A value's tuple, encoded and keyed for the table; validated unless the table already holds it. */
-  private tuple(kind: number, v: unknown, field: string): Tuple {
-    if (!v || typeof v !== 'object') throw malformed(field, 'expected an object');
+  private tuple(kind: number, v: unknown, n: number, name: string): Tuple {
+    if (!v || typeof v !== 'object') throw malformed(fieldName('events', n, name), 'expected an object');
     const t = kind === INTERN_KIND.FILE ? fileInfoToWire(v as FileInfo) : procInfoToWire(v as ProcInfo);
     let enc: Uint8Array;
     try {
       enc = this.codec.encode(t);
     } catch (e) {
-      validateTuple(kind, t, field);
+      validateTuple(kind, t, fieldName('events', n, name));
       throw e;
     }
     const slot = this.table.lookup(kind, enc);
-    if (slot < 0) validateTuple(kind, t, field);
+    if (slot < 0) validateTuple(kind, t, fieldName('events', n, name));
     return { kind: kind, enc: enc, slot: slot };
   }
 
@@ -593,34 +604,32 @@ export class WireDecoder {
     this.batch = (this.batch + 1) >>> 0 || 1;
     try {
       for (let i = 0; i < ins.length; i++) {
-        const f = 'inserts[' + i + ']';
-        const x = arr(ins[i], 3, f);
-        const slot = uint(x[0], f + '.slot');
-        if (slot >= t.slots) throw malformed(f + '.slot', 'slot ' + slot + ' is beyond the ' + t.slots + ' agreed');
-        if (this.stamp[slot] === this.batch) throw malformed(f + '.slot', 'slot ' + slot + ' is inserted twice in one batch');
+        const x = arr(ins[i], 3, 'inserts', i);
+        const slot = uint(x[0], 'inserts', i, '.slot');
+        if (slot >= t.slots) throw malformed(fieldName('inserts', i, '.slot'), 'slot ' + slot + ' is beyond the ' + t.slots + ' agreed');
+        if (this.stamp[slot] === this.batch) throw malformed(fieldName('inserts', i, '.slot'), 'slot ' + slot + ' is inserted twice in one batch');
         this.stamp[slot] = this.batch;
-        const kind = uint(x[1], f + '.kind');
+        const kind = uint(x[1], 'inserts', i, '.kind');
         let value: unknown;
-        if (kind === INTERN_KIND.FILE) value = fileInfoFromWire(x[2], f + '.file');
-        else if (kind === INTERN_KIND.PROC) value = procInfoFromWire(x[2], f + '.proc');
-        else throw malformed(f + '.kind', 'unknown kind ' + kind);
+        if (kind === INTERN_KIND.FILE) value = fileInfoFromWire(x[2], fieldName('inserts', i, '.file'));
+        else if (kind === INTERN_KIND.PROC) value = procInfoFromWire(x[2], fieldName('inserts', i, '.proc'));
+        else throw malformed(fieldName('inserts', i, '.kind'), 'unknown kind ' + kind);
         undo.push({ slot: slot, old: t.put(slot, kind, value) });
       }
       const events: FileEvent[] = [];
       for (let i = 0; i < evs.length; i++) {
-        const f = 'events[' + i + ']';
-        const e = arr(evs[i], 4, f);
-        const ps = uint(e[0], f + '.procRef');
-        const fs = uint(e[1], f + '.fileRef');
+        const e = arr(evs[i], 4, 'events', i);
+        const ps = uint(e[0], 'events', i, '.procRef');
+        const fs = uint(e[1], 'events', i, '.fileRef');
         const proc = t.get(ps, INTERN_KIND.PROC) as ProcInfo | undefined;
-        if (proc === undefined) throw wireError(WIRE_ERROR.UNKNOWN_INTERN, f + '.procRef', 'slot ' + ps + ' holds no process');
+        if (proc === undefined) throw wireError(WIRE_ERROR.UNKNOWN_INTERN, fieldName('events', i, '.procRef'), 'slot ' + ps + ' holds no process');
         const file = t.get(fs, INTERN_KIND.FILE) as FileInfo | undefined;
-        if (file === undefined) throw wireError(WIRE_ERROR.UNKNOWN_INTERN, f + '.fileRef', 'slot ' + fs + ' holds no file');
+        if (file === undefined) throw wireError(WIRE_ERROR.UNKNOWN_INTERN, fieldName('events', i, '.fileRef'), 'slot ' + fs + ' holds no file');
         events.push({
           id: first + i,
-          func: uint(e[2], f + '.func'),
-          mask: uint(e[3], f + '.mask'),
-          flags: e.length > 4 ? uint(e[4], f + '.flags') : 0,
+          func: uint(e[2], 'events', i, '.func'),
+          mask: uint(e[3], 'events', i, '.mask'),
+          flags: e.length > 4 ? uint(e[4], 'events', i, '.flags') : 0,
           proc: proc,
           file: file,
         });
