@@ -3,6 +3,8 @@
 // while the content digest and the security.ima value are the ones it was recorded for.
 // A bounded open-addressing table in parallel arrays: O(1) on Node and on the board, where an
 // object used as a map would be a linked list. A full neighbourhood evicts its home slot.
+// Callers must not modify a digest or xattr array after handing it in (decoded messages never
+// are): an array seen before is recognised by identity, without comparing its bytes again.
 // Portable (Espruino profile).
 import { FileInfo } from '../../../protocol/messages.js';
 import { equalBytes } from '../../../protocol/bytes.js';
@@ -29,6 +31,9 @@ export class FileCache<T> {
   private readonly ino: Float64Array;
   private readonly digest: (Uint8Array | null)[];
   private readonly xattr: (Uint8Array | null)[];
+  /** The caller's arrays last seen equal to the stored copies: an interned FileInfo matches by identity. */
+  private readonly digestRef: (Uint8Array | null)[];
+  private readonly xattrRef: (Uint8Array | null)[];
   private readonly value: (T | null)[];
   private generation = 1;
 
@@ -42,10 +47,14 @@ export class FileCache<T> {
     this.ino = new Float64Array(n);
     this.digest = [];
     this.xattr = [];
+    this.digestRef = [];
+    this.xattrRef = [];
     this.value = [];
     for (let i = 0; i < n; i++) {
       this.digest.push(null);
       this.xattr.push(null);
+      this.digestRef.push(null);
+      this.xattrRef.push(null);
       this.value.push(null);
     }
   }
@@ -68,7 +77,16 @@ export class FileCache<T> {
   get(file: FileInfo): T | null {
     const i = this.slot(file);
     if (i < 0) return null;
-    if (!sameBytes(this.digest[i], versionDigest(file)) || !sameBytes(this.xattr[i], file.xattr)) return null;
+    const d = versionDigest(file);
+    const x = file.xattr;
+    if (d !== this.digestRef[i] || d === null) {
+      if (!sameBytes(this.digest[i], d)) return null;
+      this.digestRef[i] = d;
+    }
+    if (x !== this.xattrRef[i] || x === null) {
+      if (!sameBytes(this.xattr[i], x)) return null;
+      this.xattrRef[i] = x;
+    }
     return this.value[i];
   }
 
@@ -92,12 +110,26 @@ export class FileCache<T> {
     // Copies: a decoder may hand out views of a receive buffer it reuses.
     this.digest[i] = d ? d.slice(0) : null;
     this.xattr[i] = file.xattr ? file.xattr.slice(0) : null;
+    this.digestRef[i] = null;
+    this.xattrRef[i] = null;
     this.value[i] = v;
   }
 
-  /** Forget everything (trust or policy changed). */
+  /** Forget everything (the policy changed). */
   clear(): void {
     this.generation++;
-    for (let i = 0; i < this.value.length; i++) this.value[i] = null;
+    for (let i = 0; i < this.value.length; i++) {
+      this.value[i] = null;
+      this.digestRef[i] = null;
+      this.xattrRef[i] = null;
+    }
+  }
+
+  /** Visit every value held. */
+  each(fn: (v: T) => void): void {
+    for (let i = 0; i < this.value.length; i++) {
+      const v = this.value[i];
+      if (this.gen[i] === this.generation && v !== null) fn(v);
+    }
   }
 }

@@ -36,12 +36,17 @@ export interface Namespace<P, L> {
   list: L | null;
   /** Set when deleted: the aggregate at deletion. */
   final: FinalAggregate | null;
-  /** File versions this namespace measured (the kernel's IMA_MEASURED). */
-  measured: FileCache<boolean>;
-  /** File versions whose `audit` record was written (IMA_AUDITED). */
-  audited: FileCache<boolean>;
-  /** Appraisal outcomes: [without, with] a signature requirement, per file version. */
-  appraised: FileCache<Outcome[]>;
+  /** What this namespace knows per file version, like the kernel's iint flags. */
+  files: FileCache<FileState>;
+}
+
+export interface FileState {
+  /** IMA_MEASURED: the file version is in this namespace's list. */
+  measured: boolean;
+  /** IMA_AUDITED: its INTEGRITY_RULE record was written. */
+  audited: boolean;
+  /** Appraisal outcomes without [0] and with [1] a signature requirement, null until computed. */
+  outcomes: (Outcome | null)[];
 }
 
 function nsError(code: string, text: string): Error {
@@ -85,9 +90,7 @@ export class NamespaceTree<P, L> {
       policy: null,
       list: null,
       final: null,
-      measured: new FileCache<boolean>(this.cacheSize),
-      audited: new FileCache<boolean>(this.cacheSize),
-      appraised: new FileCache<Outcome[]>(this.cacheSize),
+      files: new FileCache<FileState>(this.cacheSize),
     };
     ns.chain = [ns].concat(parent ? parent.chain : []);
     for (let i = 0; i < ns.chain.length; i++) ns.trustChain.push(ns.chain[i].trust);
