@@ -70,6 +70,18 @@ describe('InternChooser', () => {
     expect(c.lookup(INTERN_KIND.FILE, A)).toBe(0);
   });
 
+  it('tells apart long encodings that differ only where the hash does not sample', () => {
+    const c = new InternChooser(4);
+    const x = new Uint8Array(200);
+    const y = new Uint8Array(200);
+    y[65] = 1;
+    c.assign(0, INTERN_KIND.FILE, x);
+    expect(c.lookup(INTERN_KIND.FILE, y)).toBe(-1);
+    c.assign(1, INTERN_KIND.FILE, y);
+    expect(c.lookup(INTERN_KIND.FILE, y)).toBe(1);
+    expect(c.lookup(INTERN_KIND.FILE, x)).toBe(-1); // shadowed by the newer value: a miss, not slot 1
+  });
+
   it('keeps its own copy of an encoding', () => {
     const c = new InternChooser(2);
     const buf = Uint8Array.of(0x81, 7);

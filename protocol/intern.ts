@@ -61,11 +61,22 @@ export class InternTable {
   }
 }
 
-/** A 32-bit hash of bytes (×31 + byte: exact in doubles, no Math.imul), to index encodings. */
+/**
+ * A 32-bit hash of an encoding (×31 + byte: exact in doubles, no Math.imul), to index the table.
+ * Long encodings (signature xattrs) are sampled: the ends in full, every 7th byte between. A
+ * collision costs a miss (the bytes are compared before any hit), never a wrong reference.
+ */
 function hashKey(kind: number, enc: Uint8Array): string {
+  const n = enc.length;
   let h = 0;
-  for (let i = 0; i < enc.length; i++) h = (h * 31 + enc[i]) | 0;
-  return kind + ':' + enc.length + ':' + h;
+  if (n <= 128) {
+    for (let i = 0; i < n; i++) h = (h * 31 + enc[i]) | 0;
+  } else {
+    for (let i = 0; i < 64; i++) h = (h * 31 + enc[i]) | 0;
+    for (let i = 64; i < n - 64; i += 7) h = (h * 31 + enc[i]) | 0;
+    for (let i = n - 64; i < n; i++) h = (h * 31 + enc[i]) | 0;
+  }
+  return kind + ':' + n + ':' + h;
 }
 
 /**
