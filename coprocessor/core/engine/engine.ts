@@ -57,6 +57,9 @@ const ERROR_CODES: { [code: string]: number } = {
 
 const DEFAULT_TEMPLATE = 'ima-ng';
 
+/** Bytes a RESULT's envelope and the export's other fields take beyond its data. */
+const REPLY_OVERHEAD = 64;
+
 /** Journal record kinds. */
 const J = { NS_CREATE: 'n', NS_DELETE: 'd', POLICY: 'p', KEY: 'k', REFS: 'r', MEASURE: 'm', VIOLATION: 'v' };
 
@@ -87,6 +90,8 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
   const journal = new Journal(platform.storage, platform.crc32);
   const stats: EngineStats = { events: 0, denied: 0, measurements: 0, violations: 0, appraisals: 0, appraisalCacheHits: 0, audits: 0, listFull: 0, replayed: 0, replayFailed: 0 };
   let auditSerial = 0;
+  /** Largest message the peer and this engine agreed on (HELLO), the platform's until then. */
+  let messageBudget = limits.maxMessage;
   let replaying = false;
   let listFullNs = -1;
 
@@ -195,6 +200,9 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
 
   // ---- events ------------------------------------------------------------------------------
 
+  /** One event through its namespace and each ancestor. LATE events (the host let them through
+   * on its deadline) are evaluated like the others: their measurements count, and their verdict
+   * tells the host what to cache for the next access. */
   function evaluate(ev: FileEvent): Verdict {
     const file = ev.file;
     const start = tree.resolve(ev.proc.mntns, ev.proc.userns);
@@ -391,8 +399,15 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
     if (format !== 'binary' && format !== 'ascii') throw codedError('BAD_ARGUMENT', 'argument "format" must be "binary" or "ascii", got ' + describe(format));
     const l = ns.list as NsList;
     const from = intArg(args, 'from', 0);
-    const max = intArg(args, 'max', l.count());
-    return l.export(bank, format, from, max);
+    let max = intArg(args, 'max', l.count());
+    // The reply must fit in one message: fewer entries are sent (the caller continues from
+    // from + entries), down to one entry, which is sent whatever its size.
+    let out = l.export(bank, format, from, max);
+    while (out.data.length > messageBudget - REPLY_OVERHEAD && out.entries > 1) {
+      max = out.entries >> 1;
+      out = l.export(bank, format, from, max);
+    }
+    return out;
   }
 
   function aggregate(args: Args): unknown {
@@ -513,6 +528,7 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
   function helloAck(h: Hello): Message[] {
     if (h.version !== PROTOCOL_VERSION) return [errorMsg(-1, ERR.UNSUPPORTED_VERSION, 'protocol version ' + h.version + ' not supported (this engine speaks ' + PROTOCOL_VERSION + ')')];
     const theirs = h.limits;
+    messageBudget = Math.min(theirs.maxMessage, limits.maxMessage);
     const algorithms = hashNames(platform);
     if (platform.verifySignature) algorithms.push('rsa', 'ecdsa-p256', 'ecdsa-p384');
     algorithms.push(platform.sign ? 'ecdsa-p256-sha256' : 'hmac-sha256');
@@ -523,7 +539,7 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
         profile: platform.profile,
         limits: {
           maxFrame: theirs.maxFrame,
-          maxMessage: Math.min(theirs.maxMessage, limits.maxMessage),
+          maxMessage: messageBudget,
           window: theirs.window,
           internSlots: Math.min(theirs.internSlots, limits.internSlots),
           maxNamespaces: limits.maxNamespaces,
