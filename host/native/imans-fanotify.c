@@ -85,6 +85,7 @@ enum counter {
 static uint64_t ctr[K_COUNT];
 
 static int fan = -1;
+static uint32_t self_pid;
 static volatile sig_atomic_t stop_requested;
 static uint64_t max_hash_bytes = 1ULL << 30;
 #define OUT_MAX (64u << 20)
@@ -398,14 +399,31 @@ static void read_proc(uint32_t pid, proc_t *p) {
   }
 }
 
-/* What a forwarded event carries besides: user namespace, audit login uid and session. */
-static void read_proc_rest(uint32_t pid, proc_t *p) {
+/* What a forwarded event carries besides: user namespace, audit login uid and session. These are
+ * set once in a process's life (or by a setns the policy does not key on), so they are kept per pid
+ * for a second: a pid is not reused that fast, and a busy process is not read three more times per open. */
+typedef struct {
+  uint32_t pid;
+  uint64_t at, userns;
+  uint32_t auid, ses;
+} pidinfo_t;
+#define PIDINFO_SLOTS 1024
+#define PIDINFO_TTL_MS 1000
+static pidinfo_t pidinfo[PIDINFO_SLOTS];
+
+static void read_proc_rest(uint32_t pid, proc_t *p, uint64_t now) {
+  pidinfo_t *pi = &pidinfo[pid % PIDINFO_SLOTS];
+  if (pi->pid == pid && now - pi->at < PIDINFO_TTL_MS) {
+    p->userns = pi->userns, p->auid = pi->auid, p->ses = pi->ses;
+    return;
+  }
   char path[64], buf[32];
   p->userns = ns_inode(pid, "user");
   snprintf(path, sizeof path, "/proc/%u/loginuid", pid);
   if (read_small(path, buf, sizeof buf) > 0) p->auid = (uint32_t)strtoul(buf, NULL, 10);
   snprintf(path, sizeof path, "/proc/%u/sessionid", pid);
   if (read_small(path, buf, sizeof buf) > 0) p->ses = (uint32_t)strtoul(buf, NULL, 10);
+  *pi = (pidinfo_t){pid, now, p->userns, p->auid, p->ses};
 }
 
 /* ---------- content ---------- */
@@ -439,9 +457,11 @@ static int hash_fd(int fd, uint64_t size, int extra, dc_entry *e) {
     hash_update(&h256, iobuf, (size_t)n);
     if (want_extra) hash_update(&hx, iobuf, (size_t)n);
     off += (uint64_t)n;
+    /* A short read that reaches the size fstat gave is the end: spare the read that returns 0.
+     * (A file growing meanwhile is a new version, which FAN_MODIFY reports.) */
+    if ((size_t)n < sizeof iobuf && off >= size) break;
     if (++chunks % 64 == 0) expire(now_ms());
   }
-  (void)size;
   ctr[K_HASHED_BYTES] += off;
   ctr[K_HASHED_FILES]++;
   hash_final(&h256, e->sha256);
@@ -505,7 +525,7 @@ static void handle_perm(const struct fanotify_event_metadata *m) {
   uint32_t pid = (uint32_t)m->pid;
   uint8_t exec = (m->mask & FAN_OPEN_EXEC_PERM) ? 1 : 0;
   ctr[K_PERM]++;
-  if (pid == (uint32_t)getpid() || is_trusted(pid)) {
+  if (pid == self_pid || is_trusted(pid)) {
     ctr[K_TRUSTED]++;
     respond(fd, RESP_ALLOW);
     close(fd);
@@ -544,7 +564,7 @@ static void handle_perm(const struct fanotify_event_metadata *m) {
     close(fd);
     return;
   }
-  if (!p.gone) read_proc_rest(pid, &p);
+  if (!p.gone) read_proc_rest(pid, &p, now_ms());
 
   static uint8_t *xbuf;
   static size_t xcap;
@@ -844,6 +864,7 @@ int main(int argc, char **argv) {
   /* An unlimited queue: on overflow the kernel would let permission events through unanswered. */
   fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE, O_RDONLY | O_LARGEFILE | O_CLOEXEC);
   if (fan < 0) die("fanotify_init (needs CAP_SYS_ADMIN)");
+  self_pid = (uint32_t)getpid();
   fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
   fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);
   frame_begin(R_READY);
