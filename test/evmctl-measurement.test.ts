@@ -91,6 +91,28 @@ describe('evmctl ima_measurement accepts exported lists', () => {
     expect(evmctl(join(dir, 'tampered'), ['sha1,' + sha1, 'sha256,' + sha256], ['--ignore-violations']).status).not.toBe(0);
   });
 
+  it('a list replayed as kernels before 5.8 did (sha256 bank extended with padded SHA-1 digests)', () => {
+    const l = new MeasurementList({ hash, banks: [ALGO.SHA1, ALGO.SHA256], paddedSha1: true });
+    l.add(bootAggregateInput(hash, 'ima-ng', ALGO.SHA1, null));
+    for (let i = 0; i < 4; i++) l.add({ template: 'ima-ng', digestAlgo: ALGO.SHA1, digest: hash(ALGO.SHA1, Buffer.from(`old ${i}`)), name: `/old/${i}` });
+    l.add({ template: 'ima-ng', digestAlgo: ALGO.SHA1, digest: null, name: '/old/violation', violation: true });
+    expect(l.templateDigest(1, ALGO.SHA256).subarray(20)).toEqual(new Uint8Array(12));
+    const list = join(dir, 'old_binary_runtime_measurements');
+    writeFileSync(list, l.exportBinary(ALGO.SHA1));
+    const sha256 = pcrFile('old-sha256', 32, { 10: toHex(l.aggregate(ALGO.SHA256)) });
+    const r = evmctl(list, ['sha256,' + sha256], ['--ignore-violations']);
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toMatch(/Matched SHA1 padded TPM digest/);
+    // The same list under the ≥ 5.8 rule gives another sha256 value.
+    const now = new MeasurementList({ hash, banks: [ALGO.SHA1, ALGO.SHA256] });
+    for (let i = 0; i < l.count; i++) {
+      const e = l.entry(i);
+      now.importEntry(e.pcr, e.templateName, e.template, e.data, ALGO.SHA1, l.templateDigest(i, ALGO.SHA1));
+    }
+    expect(now.aggregate(ALGO.SHA1)).toEqual(l.aggregate(ALGO.SHA1));
+    expect(now.aggregate(ALGO.SHA256)).not.toEqual(l.aggregate(ALGO.SHA256));
+  });
+
   it.skipIf(!existsSync(VECTORS))('the embrave kernel list against the README values, and our own export of it', () => {
     const sha1 = pcrFile('embrave-sha1', 20, { 10: 'f38695bbd9479953543813fb13bb88235440504e' });
     const sha256 = pcrFile('embrave-sha256', 32, { 10: '0d204f41041c48fe0d2e1ef0a6c308412c27304a68519d3ce3568a692d3fea83' });
@@ -101,5 +123,15 @@ describe('evmctl ima_measurement accepts exported lists', () => {
     const { list } = loadParsedList(parsed, hash, [ALGO.SHA256]);
     writeFileSync(join(dir, 'embrave-again'), list.exportBinary(ALGO.SHA1));
     expect(evmctl(join(dir, 'embrave-again'), ['sha1,' + sha1, 'sha256,' + sha256]).status).toBe(0);
+
+    // `imans list aggregate --padded-sha1` gives the value a pre-5.8 kernel would have left in
+    // the sha256 bank; evmctl's padded fallback agrees.
+    const cli = spawnSync(process.execPath, [fileURLToPath(new URL('../bin/imans.mjs', import.meta.url)), 'list', 'aggregate', VECTORS + 'embrave-binary_runtime_measurements', '--bank', 'sha256', '--padded-sha1', '--json'], { encoding: 'utf8' });
+    expect(cli.status, cli.stderr).toBe(0);
+    const padded = JSON.parse(cli.stdout).aggregate as string;
+    expect(padded).not.toBe('0d204f41041c48fe0d2e1ef0a6c308412c27304a68519d3ce3568a692d3fea83');
+    const old = evmctl(VECTORS + 'embrave-binary_runtime_measurements', ['sha256,' + pcrFile('embrave-sha256-padded', 32, { 10: padded })]);
+    expect(old.status, old.out).toBe(0);
+    expect(old.out).toMatch(/Matched SHA1 padded TPM digest/);
   });
 });

@@ -33,6 +33,11 @@ export interface MeasurementListOptions {
   banks?: number[];
   /** Entries per storage page, a power of two; default 1024 (use 16-64 on a board). */
   pageEntries?: number;
+  /**
+   * Replay as kernels before 5.8 did: every bank is extended with the SHA-1 template digest
+   * zero-padded to the bank size, and a violation with 20 0xff bytes zero-padded.
+   */
+  paddedSha1?: boolean;
 }
 
 /** One entry as stored, for journaling, exports and tests. Views share the list's memory. */
@@ -96,6 +101,7 @@ export class MeasurementList {
   /** Per PCR used, in order of first use: the PCR number and its value in each bank. */
   private pcrAggs: PcrAggregate[];
   private ffDigests: Uint8Array[];
+  private padded: boolean;
   private nEntries: number;
   private nViolations: number;
   private slots: Uint32Array;
@@ -110,6 +116,7 @@ export class MeasurementList {
     this.sizes = [];
     this.pcrAggs = [];
     this.ffDigests = [];
+    this.padded = !!opts.paddedSha1;
     for (let i = 0; i < this.banks.length; i++) {
       const size = digestSize(this.banks[i]);
       if (size === 0 || this.banks.indexOf(this.banks[i]) !== i) throw listError('LIST_BANK', 'bank ' + this.banks[i] + ' is not a distinct kernel hash_algo');
@@ -117,7 +124,7 @@ export class MeasurementList {
       if (this.hash(this.banks[i], new Uint8Array(0)) === null) throw listError('LIST_BANK', 'this platform cannot hash the ' + hashAlgoName(this.banks[i]) + ' bank');
       this.sizes.push(size);
       const ff = new Uint8Array(size);
-      ff.fill(0xff);
+      ff.fill(0xff, 0, this.padded ? 20 : size);
       this.ffDigests.push(ff);
     }
     let shift = 0;
@@ -200,7 +207,10 @@ export class MeasurementList {
 
   /** Template digest of data in bank index b (the ≥ 5.8 rule: each bank hashes with its own algorithm). */
   private digestIn(b: number, slot: number, data: Uint8Array): Uint8Array {
-    return templateDigest(this.hash, this.banks[b], this.templates[slot].isIma, data);
+    if (!this.padded || this.banks[b] === ALGO.SHA1) return templateDigest(this.hash, this.banks[b], this.templates[slot].isIma, data);
+    const out = new Uint8Array(this.sizes[b]);
+    out.set(templateDigest(this.hash, ALGO.SHA1, this.templates[slot].isIma, data).subarray(0, Math.min(20, out.length)), 0);
+    return out;
   }
 
   /**

@@ -328,11 +328,12 @@ export interface LoadedList {
  * Load parsed entries into a MeasurementList keeping the list's own bank and `banks` (each
  * computed with the ≥ 5.8 per-bank rule), as they were: no duplicate removal. The recorded
  * digests are what the aggregate replays in the list's own bank, as a verifier would.
+ * `paddedSha1` computes the other banks as kernels before 5.8 extended them instead.
  */
-export function loadParsedList(parsed: ParsedList, hash: HashFn, banks: number[]): LoadedList {
+export function loadParsedList(parsed: ParsedList, hash: HashFn, banks: number[], paddedSha1?: boolean): LoadedList {
   const all = parsed.bank >= 0 ? [parsed.bank] : [];
   for (let i = 0; i < banks.length; i++) if (all.indexOf(banks[i]) < 0) all.push(banks[i]);
-  const list = new MeasurementList({ hash: hash, banks: all });
+  const list = new MeasurementList({ hash: hash, banks: all, paddedSha1: paddedSha1 });
   const mismatches: number[] = [];
   for (let i = 0; i < parsed.entries.length; i++) {
     const e = parsed.entries[i];

@@ -9,8 +9,8 @@ import { ALGO, bankByName, hashAlgoName, loadParsedList, parseMeasurementList, s
 import type { ListError, ParsedList } from '../../core/ima/index.js';
 import { ByteWriter, writeFieldAscii } from '../../core/ima/ascii.js';
 
-const HELP = `usage: imans list show FILE [--bank BANK] [--from N] [--max N] [--json] [--no-verify]
-       imans list aggregate FILE [--bank BANK] [--pcr N] [--json] [--no-verify]
+const HELP = `usage: imans list show FILE [--bank BANK] [--from N] [--max N] [--json] [--no-verify] [--padded-sha1]
+       imans list aggregate FILE [--bank BANK] [--pcr N] [--json] [--no-verify] [--padded-sha1]
 
 Reads an IMA measurement list as the kernel writes it: binary_runtime_measurements (the sha1
 file, or a per-bank file such as binary_runtime_measurements_sha256 of kernels >= 6.10, whose
@@ -28,6 +28,8 @@ options:
   --max N       number of entries to show (default all)
   --json        print one JSON object on stdout
   --no-verify   do not fail when a recorded template digest does not match its data
+  --padded-sha1 replay other banks as kernels before 5.8 did: each extended with the SHA-1
+                template digest zero-padded to the bank size
 
 Exit status: 0 on success; 1 when the list is malformed or truncated (the message names the
 entry number, from 1, and the byte offset) or a template digest does not verify; 2 on usage errors.`;
@@ -66,6 +68,7 @@ export async function run(argv: string[]): Promise<number> {
         max: { type: 'string' },
         json: { type: 'boolean' },
         'no-verify': { type: 'boolean' },
+        'padded-sha1': { type: 'boolean' },
       },
       HELP,
     );
@@ -92,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     // An empty ascii list names no bank: take sha1, the legacy file's.
     if (bank < 0) bank = parsed.bank >= 0 ? parsed.bank : ALGO.SHA1;
-    const loaded = loadParsedList(parsed, nodeHash, [bank]);
+    const loaded = loadParsedList(parsed, nodeHash, [bank], args.values['padded-sha1'] === true);
     const list = loaded.list;
     const about = { format: parsed.format, listBank: hashAlgoName(parsed.bank), bank: hashAlgoName(bank), count: list.count, violations: list.violations };
 
