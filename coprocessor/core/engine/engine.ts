@@ -235,6 +235,8 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
         if (!fst.measured) {
           if (m === null || m.pcr !== d.pcr || m.template !== (d.template === '' ? DEFAULT_TEMPLATE : d.template)) m = measurementOf(file, d);
           fst.measured = addMeasurement(ns, m);
+          // A list without room: the host must ask again rather than cache an unmeasured allow.
+          if (!fst.measured) cacheable = false;
         }
         st.measured = true;
         code |= VERDICT.MEASURED;
