@@ -13,7 +13,7 @@ export class ByteWriter {
   length: number;
 
   constructor(capacity: number) {
-    this.buf = new Uint8Array(capacity > 16 ? capacity : 16);
+    this.buf = new Uint8Array(capacity > 0 ? capacity : 16);
     this.length = 0;
   }
 
@@ -66,9 +66,9 @@ export class ByteWriter {
     this.length += 2 * b.length;
   }
 
-  /** The bytes written so far (a copy trimmed to length). */
+  /** The bytes written so far (trimmed to length; no copy when the capacity was exact). */
   result(): Uint8Array {
-    return this.buf.slice(0, this.length);
+    return this.length === this.buf.length ? this.buf : this.buf.slice(0, this.length);
   }
 }
 

@@ -428,7 +428,16 @@ export class MeasurementList {
     this.settle();
     const size = this.sizes[b];
     const r = this.range(from, max);
-    const w = new ByteWriter(r[1] > r[0] ? (r[1] - r[0]) * 160 : 16);
+    // Sized exactly first: on a board the export must not need twice its size while it grows.
+    let total = 0;
+    for (let e = r[0]; e < r[1]; e++) {
+      const page = this.pages[e >> this.pageShift];
+      const j = e & (this.pageSize - 1);
+      const t = this.templates[page.tmpl[j]];
+      const data = this.dataOf(page, j);
+      total += 8 + size + t.name.length + (t.isIma ? data.length - 5 : data.length + 4);
+    }
+    const w = new ByteWriter(total);
     for (let e = r[0]; e < r[1]; e++) {
       const page = this.pages[e >> this.pageShift];
       const j = e & (this.pageSize - 1);
