@@ -24,7 +24,7 @@ describe('InternTable', () => {
   });
 });
 
-const [A, B, C, D] = [1, 2, 3, 4].map((n) => Uint8Array.of(0x81, n));
+const [A, B, C, D] = ['a', 'b', 'c', 'd'];
 
 describe('InternChooser', () => {
   it('fills free slots in order, then evicts the least recently used unpinned slot', () => {
@@ -33,21 +33,21 @@ describe('InternChooser', () => {
     for (const k of [A, B, C]) {
       const s = c.choose();
       c.pin(s);
-      c.assign(s, INTERN_KIND.FILE, k);
+      c.assign(s, k, k.toUpperCase());
       c.touch(s);
     }
-    expect([A, B, C].map((k) => c.lookup(INTERN_KIND.FILE, k))).toEqual([0, 1, 2]);
-    expect(c.lookup(INTERN_KIND.PROC, A)).toBe(-1);
+    expect([A, B, C].map((k) => c.lookup(k))).toEqual([0, 1, 2]);
+    expect(c.value(1)).toBe('B');
     // Every slot pinned by this batch: nothing may be overwritten.
     expect(c.choose()).toBe(-1);
     c.beginBatch();
-    c.touch(c.lookup(INTERN_KIND.FILE, A));
+    c.touch(c.lookup(A));
     expect(c.choose()).toBe(1); // b is the least recently used
     c.pin(1);
     expect(c.choose()).toBe(2);
-    c.assign(1, INTERN_KIND.FILE, D);
-    expect(c.lookup(INTERN_KIND.FILE, B)).toBe(-1);
-    expect(c.lookup(INTERN_KIND.FILE, D)).toBe(1);
+    c.assign(1, D, 'D');
+    expect(c.lookup(B)).toBe(-1);
+    expect(c.lookup(D)).toBe(1);
     const prev = c.pin(2);
     expect(c.choose()).toBe(0);
     c.unpin(2, prev);
@@ -55,56 +55,31 @@ describe('InternChooser', () => {
     expect(c.choose()).toBe(2);
   });
 
-  it('compares the bytes, so a hash collision is a miss, never a wrong slot', () => {
+  it('indexes the newer of two values under one key, and evicting the older keeps it', () => {
     const c = new InternChooser(4);
-    // ×31 hashing: [0x00, 0x1f] and [0x01, 0x00] collide.
-    const x = Uint8Array.of(0x00, 0x1f);
-    const y = Uint8Array.of(0x01, 0x00);
-    c.assign(0, INTERN_KIND.FILE, x);
-    expect(c.lookup(INTERN_KIND.FILE, y)).toBe(-1);
-    c.assign(1, INTERN_KIND.FILE, y);
-    expect(c.lookup(INTERN_KIND.FILE, y)).toBe(1);
-    // Evicting the older colliding slot must not unindex the newer one.
-    c.assign(0, INTERN_KIND.FILE, A);
-    expect(c.lookup(INTERN_KIND.FILE, y)).toBe(1);
-    expect(c.lookup(INTERN_KIND.FILE, A)).toBe(0);
-  });
-
-  it('tells apart long encodings that differ only where the hash does not sample', () => {
-    const c = new InternChooser(4);
-    const x = new Uint8Array(200);
-    const y = new Uint8Array(200);
-    y[65] = 1;
-    c.assign(0, INTERN_KIND.FILE, x);
-    expect(c.lookup(INTERN_KIND.FILE, y)).toBe(-1);
-    c.assign(1, INTERN_KIND.FILE, y);
-    expect(c.lookup(INTERN_KIND.FILE, y)).toBe(1);
-    expect(c.lookup(INTERN_KIND.FILE, x)).toBe(-1); // shadowed by the newer value: a miss, not slot 1
-  });
-
-  it('keeps its own copy of an encoding', () => {
-    const c = new InternChooser(2);
-    const buf = Uint8Array.of(0x81, 7);
-    c.assign(0, INTERN_KIND.FILE, buf);
-    buf[1] = 8;
-    expect(c.lookup(INTERN_KIND.FILE, Uint8Array.of(0x81, 7))).toBe(0);
+    c.assign(0, A, 'old');
+    c.assign(1, A, 'new');
+    expect(c.lookup(A)).toBe(1);
+    c.assign(0, B, 'b');
+    expect(c.lookup(A)).toBe(1);
+    expect(c.value(1)).toBe('new');
   });
 
   it('forgets one slot: it is free again and its value no longer found', () => {
     const c = new InternChooser(3);
-    for (const k of [A, B, C]) c.assign(c.choose(), INTERN_KIND.FILE, k);
+    for (const k of [A, B, C]) c.assign(c.choose(), k, k);
     c.forget(1);
-    expect(c.lookup(INTERN_KIND.FILE, B)).toBe(-1);
-    expect(c.lookup(INTERN_KIND.FILE, C)).toBe(2);
+    expect(c.lookup(B)).toBe(-1);
+    expect(c.lookup(C)).toBe(2);
     c.beginBatch();
     expect(c.choose()).toBe(1);
   });
 
   it('forgets everything on reset', () => {
     const c = new InternChooser(2);
-    c.assign(c.choose(), INTERN_KIND.PROC, A);
+    c.assign(c.choose(), A, 1);
     c.reset(4);
-    expect(c.lookup(INTERN_KIND.PROC, A)).toBe(-1);
+    expect(c.lookup(A)).toBe(-1);
     expect(c.choose()).toBe(0);
     expect(c.slots).toBe(4);
     expect(new InternChooser(0).choose()).toBe(-1);

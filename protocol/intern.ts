@@ -4,11 +4,9 @@
 // a slot is the eviction and the decoder (the engine) never runs a policy of its own. Both ends
 // clear the table on link reset and size it to the smaller of the two HELLO `internSlots`.
 //
-// Portable (Espruino profile). The decoder side is arrays indexed by slot. The encoder side
-// finds a value by a hash of its encoding in an object used as a dictionary, then compares the
-// bytes; it runs on the host only (the engine never sends EVENT), where that object is a hash map.
-
-import { equalBytes } from './bytes.js';
+// Portable (Espruino profile). The decoder side is arrays indexed by slot. The encoder side finds
+// a value by a key in an object used as a dictionary; it runs on the host only (the engine never
+// sends EVENT), where that object is a hash map.
 
 /** What a slot holds. */
 export const INTERN_KIND = { FILE: 0, PROC: 1 } as const;
@@ -62,32 +60,16 @@ export class InternTable {
 }
 
 /**
- * A 32-bit hash of an encoding (×31 + byte: exact in doubles, no Math.imul), to index the table.
- * Long encodings (signature xattrs) are sampled: the ends in full, every 7th byte between. A
- * collision costs a miss (the bytes are compared before any hit), never a wrong reference.
- */
-function hashKey(kind: number, enc: Uint8Array): string {
-  const n = enc.length;
-  let h = 0;
-  if (n <= 128) {
-    for (let i = 0; i < n; i++) h = (h * 31 + enc[i]) | 0;
-  } else {
-    for (let i = 0; i < 64; i++) h = (h * 31 + enc[i]) | 0;
-    for (let i = 64; i < n - 64; i += 7) h = (h * 31 + enc[i]) | 0;
-    for (let i = n - 64; i < n; i++) h = (h * 31 + enc[i]) | 0;
-  }
-  return kind + ':' + n + ':' + h;
-}
-
-/**
- * The encoder's table: which slot holds which value (by its kind and encoding), and which slot to overwrite next: a never-used slot first, then the least recently
- * used one that the current batch does not reference (a batch's inserts all apply before its
- * events, so a slot referenced by the batch must keep its value until the batch ends).
+ * The encoder's table: which slot holds which value, and which slot to overwrite next: a
+ * never-used slot first, then the least recently used one that the current batch does not
+ * reference (a batch's inserts all apply before its events, so a slot referenced by the batch must
+ * keep its value until the batch ends). Values are found by a key the caller derives from a few of
+ * their fields; the caller compares the whole value with the slot's snapshot before using a slot.
  */
 export class InternChooser {
   slots: number;
   private keys: string[];
-  private encs: Uint8Array[];
+  private values: unknown[];
   private index: { [key: string]: number };
   private lastUse: number[];
   private pins: number[];
@@ -98,7 +80,7 @@ export class InternChooser {
   constructor(slots: number) {
     this.slots = 0;
     this.keys = [];
-    this.encs = [];
+    this.values = [];
     this.index = {};
     this.lastUse = [];
     this.pins = [];
@@ -111,12 +93,12 @@ export class InternChooser {
   reset(slots: number): void {
     this.slots = slots;
     this.keys = [];
-    this.encs = [];
+    this.values = [];
     this.lastUse = [];
     this.pins = [];
     for (let i = 0; i < slots; i++) {
       this.keys.push('');
-      this.encs.push(new Uint8Array(0));
+      this.values.push(null);
       this.lastUse.push(0);
       this.pins.push(0);
     }
@@ -131,10 +113,15 @@ export class InternChooser {
     this.batch++;
   }
 
-  /** The slot holding this value (its kind and deterministic encoding), or −1. */
-  lookup(kind: number, enc: Uint8Array): number {
-    const s = this.index[hashKey(kind, enc)];
-    return s === undefined || !equalBytes(this.encs[s], enc) ? -1 : s;
+  /** The slot last assigned under `key`, or −1: a candidate, whose value the caller compares. */
+  lookup(key: string): number {
+    const s = this.index[key];
+    return s === undefined ? -1 : s;
+  }
+
+  /** The snapshot `slot` holds (what the decoder has there). */
+  value(slot: number): unknown {
+    return this.values[slot];
   }
 
   /** Reference `slot` in the current batch; returns the previous pin for `unpin`. */
@@ -162,15 +149,13 @@ export class InternChooser {
     return best;
   }
 
-  /** Record that `slot` now holds this value (the encoder sends the insert). */
-  assign(slot: number, kind: number, enc: Uint8Array): void {
+  /** Record that `slot` now holds `value` (a snapshot the caller will not change), found by `key`. */
+  assign(slot: number, key: string, value: unknown): void {
     const old = this.keys[slot];
-    // On a hash collision the index names the newer slot; the older one stays until evicted.
+    // Two values under one key: the index names the newer; the older stays until evicted.
     if (old !== '' && this.index[old] === slot) delete this.index[old];
-    const key = hashKey(kind, enc);
     this.keys[slot] = key;
-    // A copy: a codec may return a view of a buffer it reuses.
-    this.encs[slot] = enc.slice();
+    this.values[slot] = value;
     this.index[key] = slot;
     while (this.nextFree < this.slots && this.keys[this.nextFree] !== '') this.nextFree++;
   }
@@ -180,7 +165,7 @@ export class InternChooser {
     const old = this.keys[slot];
     if (old !== '' && this.index[old] === slot) delete this.index[old];
     this.keys[slot] = '';
-    this.encs[slot] = new Uint8Array(0);
+    this.values[slot] = null;
     this.lastUse[slot] = 0;
     if (slot < this.nextFree) this.nextFree = slot;
   }

@@ -101,6 +101,26 @@ describe('intern table', () => {
     expect(p.engDec.decode(second.bytes)).toEqual({ type: MSG.EVENT, events: [again] });
   });
 
+  it('compares every field: a new version under the same path and inode, or an object changed in place, is inserted again', () => {
+    const p = pair(16);
+    const e1 = ev(1, 1, 2);
+    p.engDec.decode(p.hostEnc.encodeEvents([e1], 4096).bytes);
+    const changed = { ...ev(2, 1, 2), file: { ...e1.file, xattr: Uint8Array.of(3, 2, 1) } };
+    const b = p.hostEnc.encodeEvents([changed], 4096).bytes;
+    expect((portable.decode(b) as unknown[][])[2].length).toBe(1);
+    expect(p.engDec.decode(b)).toEqual({ type: MSG.EVENT, events: [changed] });
+    // The caller reuses its object and changes a digest byte in place: not the value the engine holds.
+    const reused = { ...ev(3, 1, 2), file: changed.file };
+    (changed.file.digests[0] ?? { digest: new Uint8Array(1) }).digest[0] ^= 1;
+    changed.file.ino += changed.file.digests.length === 0 ? 1 : 0;
+    const c = p.hostEnc.encodeEvents([reused], 4096).bytes;
+    expect((portable.decode(c) as unknown[][])[2].length).toBe(1);
+    expect(p.engDec.decode(c)).toEqual({ type: MSG.EVENT, events: [reused] });
+    // Unchanged since: references only.
+    const d = p.hostEnc.encodeEvents([{ ...reused, id: 4 }], 4096).bytes;
+    expect((portable.decode(d) as unknown[][])[2].length).toBe(0);
+  });
+
   it('shares one object per slot on the engine', () => {
     const p = pair(16);
     const m = p.engDec.decode(p.hostEnc.encodeEvents([ev(1, 1, 2), ev(2, 1, 2)], 4096).bytes) as { events: FileEvent[] };

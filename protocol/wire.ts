@@ -7,7 +7,7 @@
 // Portable (Espruino profile).
 
 import { Codec, encodeHead, isPlainObject, isProtocolError, isSafeInt, ProtocolError, protocolError } from './cbor.js';
-import { concat } from './bytes.js';
+import { concat, equalBytes } from './bytes.js';
 import { INTERN_KIND, InternChooser, InternTable } from './intern.js';
 import {
   CONTROL_OP,
@@ -492,20 +492,22 @@ export class WireEncoder {
     return { bytes: out, count: n, assigned: assigned };
   }
 
-  /** A value's tuple, encoded and keyed for the table; validated unless the table already holds it. */
+  /**
+   * Find a process or file version in the table by content, else validate and encode it for an
+   * insert. A hit costs a key and a comparison, no encoding (the hot path: most events repeat).
+   */
   private tuple(kind: number, v: unknown, n: number, name: string): Tuple {
     if (!v || typeof v !== 'object') throw malformed(fieldName('events', n, name), 'expected an object');
-    const t = kind === INTERN_KIND.FILE ? fileInfoToWire(v as FileInfo) : procInfoToWire(v as ProcInfo);
-    let enc: Uint8Array;
-    try {
-      enc = this.codec.encode(t);
-    } catch (e) {
-      validateTuple(kind, t, fieldName('events', n, name));
-      throw e;
+    const isFile = kind === INTERN_KIND.FILE;
+    const key = isFile ? fileKey(v as FileInfo) : procKey(v as ProcInfo);
+    const slot = this.table.lookup(key);
+    if (slot >= 0 && (isFile ? sameFile(this.table.value(slot) as FileInfo, v as FileInfo) : sameProc(this.table.value(slot) as ProcInfo, v as ProcInfo))) {
+      return { kind: kind, slot: slot, key: key, enc: null, snapshot: null };
     }
-    const slot = this.table.lookup(kind, enc);
-    if (slot < 0) validateTuple(kind, t, fieldName('events', n, name));
-    return { kind: kind, enc: enc, slot: slot };
+    const field = fieldName('events', n, name);
+    const snapshot = isFile ? fileInfoFromWire(fileInfoToWire(v as FileInfo), field) : procInfoFromWire(procInfoToWire(v as ProcInfo), field);
+    const enc = this.codec.encode(isFile ? fileInfoToWire(snapshot as FileInfo) : procInfoToWire(snapshot as ProcInfo));
+    return { kind: kind, slot: -1, key: key, enc: enc, snapshot: isFile ? copyFile(snapshot as FileInfo) : snapshot };
   }
 
   /**
@@ -514,18 +516,24 @@ export class WireEncoder {
    */
   private place(x: Tuple, taken: number): Placement {
     const t = this.table;
-    const hit = x.slot === taken ? -1 : x.slot;
+    let hit = x.slot;
+    if (hit >= 0 && hit === taken) {
+      // The value sits in the slot this event's process is about to take: insert it elsewhere.
+      hit = -1;
+      x.snapshot = t.value(x.slot);
+      x.enc = this.codec.encode(x.kind === INTERN_KIND.FILE ? fileInfoToWire(x.snapshot as FileInfo) : procInfoToWire(x.snapshot as ProcInfo));
+    }
     const slot = hit >= 0 ? hit : t.choose();
     if (slot < 0) return { slot: -1, hit: false, oldPin: 0, bytes: 0, item: null, tuple: x };
     const oldPin = t.pin(slot);
     if (hit >= 0) return { slot: slot, hit: true, oldPin: oldPin, bytes: 0, item: null, tuple: x };
-    const item = concat([INSERT_HEAD, encodeHead(0, slot), encodeHead(0, x.kind), x.enc]);
+    const item = concat([INSERT_HEAD, encodeHead(0, slot), encodeHead(0, x.kind), x.enc as Uint8Array]);
     return { slot: slot, hit: false, oldPin: oldPin, bytes: item.length, item: item, tuple: x };
   }
 
   private commit(p: Placement, parts: Uint8Array[], assigned: number[]): void {
     if (!p.hit) {
-      this.table.assign(p.slot, p.tuple.kind, p.tuple.enc);
+      this.table.assign(p.slot, p.tuple.key, p.tuple.snapshot);
       parts.push(p.item as Uint8Array);
       assigned.push(p.slot);
     }
@@ -535,14 +543,62 @@ export class WireEncoder {
 
 interface Tuple {
   kind: number;
-  enc: Uint8Array;
-  /** The slot holding it when encoded (−1: not in the table). */
+  /** The slot holding it (−1: not in the table). */
   slot: number;
+  key: string;
+  /** For an insert: the tuple's encoding, and the validated copy the table keeps. */
+  enc: Uint8Array | null;
+  snapshot: unknown;
 }
 
-function validateTuple(kind: number, t: unknown[], field: string): void {
-  if (kind === INTERN_KIND.FILE) fileInfoFromWire(t, field);
-  else procInfoFromWire(t, field);
+// The encoder's table finds a value by a few fields, then compares all of them with the copy it
+// keeps (so a caller may pass fresh objects each time, or change an object it passed before).
+
+function fileKey(f: FileInfo): string {
+  return f.path + '\u0000' + f.dev + ':' + f.ino + ':' + f.size;
+}
+
+function procKey(p: ProcInfo): string {
+  return p.pid + ':' + p.mntns + ':' + p.uid + ':' + p.comm;
+}
+
+function sameBytes(a: Uint8Array, b: unknown): boolean {
+  return b instanceof Uint8Array && (a === b || equalBytes(a, b));
+}
+
+/** Whether `b` (unchecked input) equals `a` (a validated snapshot) in every field the wire carries. */
+function sameFile(a: FileInfo, b: FileInfo): boolean {
+  if (
+    a.path !== b.path || a.dev !== b.dev || a.ino !== b.ino || a.fsmagic !== b.fsmagic || a.fsname !== b.fsname || a.fsuuid !== b.fsuuid ||
+    a.uid !== b.uid || a.gid !== b.gid || a.mode !== b.mode || a.size !== b.size
+  ) {
+    return false;
+  }
+  const ad = a.digests;
+  const bd = b.digests;
+  if (!Array.isArray(bd) || bd.length !== ad.length) return false;
+  for (let i = 0; i < ad.length; i++) {
+    const d = bd[i];
+    if (!d || d.algo !== ad[i].algo || !sameBytes(ad[i].digest, d.digest)) return false;
+  }
+  return a.xattr === null ? b.xattr === null : sameBytes(a.xattr, b.xattr);
+}
+
+function sameProc(a: ProcInfo, b: ProcInfo): boolean {
+  return (
+    a.pid === b.pid && a.mntns === b.mntns && a.userns === b.userns && a.uid === b.uid && a.euid === b.euid && a.suid === b.suid &&
+    a.gid === b.gid && a.egid === b.egid && a.sgid === b.sgid && a.auid === b.auid && a.ses === b.ses && a.comm === b.comm
+  );
+}
+
+/** A FileInfo with its own byte strings (the caller may reuse or change its buffers). */
+function copyFile(f: FileInfo): FileInfo {
+  const digests: Digest[] = [];
+  for (let i = 0; i < f.digests.length; i++) digests.push({ algo: f.digests[i].algo, digest: f.digests[i].digest.slice() });
+  return {
+    path: f.path, dev: f.dev, ino: f.ino, fsmagic: f.fsmagic, fsname: f.fsname, fsuuid: f.fsuuid,
+    uid: f.uid, gid: f.gid, mode: f.mode, size: f.size, digests: digests, xattr: f.xattr === null ? null : f.xattr.slice(),
+  };
 }
 
 interface Placement {
