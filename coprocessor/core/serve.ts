@@ -4,7 +4,7 @@
 // Portable (Espruino profile).
 import { Codec, isProtocolError } from '../../protocol/cbor.js';
 import { Link } from '../../protocol/link.js';
-import { ERR, Hello, Message, MSG } from '../../protocol/messages.js';
+import { ERR, Hello, Message, MSG, Verdict, VERDICT, VerdictBatch } from '../../protocol/messages.js';
 import { WireDecoder, WireEncoder } from '../../protocol/wire.js';
 import { EngineApi } from './engine.js';
 
@@ -23,6 +23,22 @@ export interface Served {
   receive(bytes: Uint8Array): void;
 }
 
+/**
+ * The per-namespace detail of a verdict travels only when it says more than the code: a denial,
+ * or audit records to log. An allowed verdict's code already tells whether anything was measured
+ * and whether the file was appraised (and so passed everywhere): dropping the rest keeps the
+ * common verdict to one byte on the wire (SPEC.md §3.4). QUERY APPRAISE returns the full detail.
+ */
+function compact(b: VerdictBatch): VerdictBatch {
+  const out: Verdict[] = [];
+  for (let i = 0; i < b.verdicts.length; i++) {
+    const v = b.verdicts[i];
+    const notable = (v.code & VERDICT.DENY) !== 0 || v.audit.length > 0;
+    out.push(notable || v.statuses.length === 0 ? v : { id: v.id, code: v.code, statuses: [], audit: v.audit });
+  }
+  return { type: MSG.VERDICT, verdicts: out };
+}
+
 /** Wire the engine to the link. The intern table stays empty (every reference fails) until a HELLO sizes it. */
 export function serveEngine(link: Link, codec: Codec, engine: EngineApi): Served {
   const decoder = new WireDecoder(codec, 0);
@@ -31,7 +47,7 @@ export function serveEngine(link: Link, codec: Codec, engine: EngineApi): Served
 
   function reply(m: Message): void {
     counters.replies++;
-    link.send(encoder.encode(m));
+    link.send(encoder.encode(m.type === MSG.VERDICT ? compact(m) : m));
   }
 
   function receive(bytes: Uint8Array): void {
