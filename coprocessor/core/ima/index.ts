@@ -12,7 +12,7 @@ export type { HashFn } from './hash-algo.js';
 export { BUILTIN_TEMPLATES, DATA_FMT, FIELD, FIELD_IDS, buildTemplateData, fieldData, joinFields, lookupTemplate, splitFields, templateDigest, templateDisplayName } from './template.js';
 export type { TemplateDesc, TemplateInput } from './template.js';
 export { DEFAULT_PCR, MeasurementList, bootAggregate, bootAggregateInput } from './measurement-list.js';
-export type { MeasurementInput, MeasurementListOptions, StoredEntry } from './measurement-list.js';
+export type { ListRange, MeasurementInput, MeasurementListOptions, StoredEntry } from './measurement-list.js';
 export { loadParsedList, parseAsciiList, parseBinaryList, parseMeasurementList } from './parse-list.js';
 export type { ListError, LoadedList, ParseOptions, ParsedEntry, ParsedList } from './parse-list.js';
 export { SIGNATURE_V2_HDR_SIZE, XATTR, parseImaXattr } from './xattr.js';

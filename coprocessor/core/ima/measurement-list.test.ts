@@ -160,6 +160,22 @@ describe('MeasurementList', () => {
       for (let from = 0; from < l.count; from += 5) parts.push(fmt === 'binary' ? l.exportBinary(ALGO.SHA256, from, 5) : l.exportAscii(ALGO.SHA256, from, 5));
       expect(concat(parts)).toEqual(whole);
     }
+    // Cut to a byte budget: whole entries only, at least one, and the pages still concatenate.
+    for (const fmt of ['binary', 'ascii'] as const) {
+      const whole = fmt === 'binary' ? l.exportBinary(ALGO.SHA256) : l.exportAscii(ALGO.SHA256);
+      const parts: Uint8Array[] = [];
+      let from = 0;
+      while (from < l.count) {
+        const r = l.exportRange(ALGO.SHA256, fmt, from, undefined, 300);
+        expect(r.entries).toBeGreaterThan(0);
+        expect(r.data.length <= 300 || r.entries === 1).toBe(true);
+        parts.push(r.data);
+        from += r.entries;
+      }
+      expect(parts.length).toBeGreaterThan(5);
+      expect(concat(parts)).toEqual(whole);
+      expect(l.exportRange(ALGO.SHA256, fmt, 0, 3, 10).entries).toBe(1);
+    }
     expect(l.exportBinary(ALGO.SHA1, 23, 10).length).toBe(0);
     expect(l.exportAscii(ALGO.SHA1, 100).length).toBe(0);
   });

@@ -40,6 +40,12 @@ export interface MeasurementListOptions {
   paddedSha1?: boolean;
 }
 
+/** Part of a list exported: how many entries, and their bytes. */
+export interface ListRange {
+  entries: number;
+  data: Uint8Array;
+}
+
 /** One entry as stored, for journaling, exports and tests. Views share the list's memory. */
 export interface StoredEntry {
   pcr: number;
@@ -424,21 +430,44 @@ export class MeasurementList {
    * little-endian (ima_canonical_fmt, and the native order of x86 and ARM).
    */
   exportBinary(bank: number, from?: number, max?: number): Uint8Array {
+    return this.exportRange(bank, 'binary', from, max).data;
+  }
+
+  /** `ascii_runtime_measurements` for entries [from, from + max), with `bank`'s template digests. */
+  exportAscii(bank: number, from?: number, max?: number): Uint8Array {
+    return this.exportRange(bank, 'ascii', from, max).data;
+  }
+
+  /**
+   * Entries [from, from + max) in either layout, cut short so that the bytes stay within
+   * `maxBytes` (but never fewer than one entry when any is in range): for replies that must fit
+   * one message. `entries` says how many were exported; the caller continues from there.
+   */
+  exportRange(bank: number, format: 'binary' | 'ascii', from?: number, max?: number, maxBytes?: number): ListRange {
     const b = this.bankIndex(bank);
     this.settle();
-    const size = this.sizes[b];
     const r = this.range(from, max);
+    const budget = maxBytes === undefined ? Infinity : maxBytes;
+    return format === 'ascii' ? this.asciiRange(b, r[0], r[1], budget) : this.binaryRange(b, r[0], r[1], budget);
+  }
+
+  private binaryRange(b: number, start: number, stop: number, budget: number): ListRange {
+    const size = this.sizes[b];
     // Sized exactly first: on a board the export must not need twice its size while it grows.
     let total = 0;
-    for (let e = r[0]; e < r[1]; e++) {
-      const page = this.pages[e >> this.pageShift];
-      const j = e & (this.pageSize - 1);
+    let end = start;
+    while (end < stop) {
+      const page = this.pages[end >> this.pageShift];
+      const j = end & (this.pageSize - 1);
       const t = this.templates[page.tmpl[j]];
       const data = this.dataOf(page, j);
-      total += 8 + size + t.name.length + (t.isIma ? data.length - 5 : data.length + 4);
+      const n = 8 + size + t.name.length + (t.isIma ? data.length - 5 : data.length + 4);
+      if (total + n > budget && end > start) break;
+      total += n;
+      end++;
     }
     const w = new ByteWriter(total);
-    for (let e = r[0]; e < r[1]; e++) {
+    for (let e = start; e < end; e++) {
       const page = this.pages[e >> this.pageShift];
       const j = e & (this.pageSize - 1);
       const t = this.templates[page.tmpl[j]];
@@ -461,17 +490,15 @@ export class MeasurementList {
       w.u32le(n);
       w.bytes(name.subarray(0, n));
     }
-    return w.result();
+    return { entries: end - start, data: w.result() };
   }
 
-  /** `ascii_runtime_measurements` for entries [from, from + max), with `bank`'s template digests. */
-  exportAscii(bank: number, from?: number, max?: number): Uint8Array {
-    const b = this.bankIndex(bank);
-    this.settle();
+  private asciiRange(b: number, start: number, stop: number, budget: number): ListRange {
     const size = this.sizes[b];
-    const r = this.range(from, max);
-    const w = new ByteWriter(r[1] > r[0] ? (r[1] - r[0]) * 200 : 16);
-    for (let e = r[0]; e < r[1]; e++) {
+    const w = new ByteWriter(stop > start ? Math.min((stop - start) * 200, budget === Infinity ? 0x7fffffff : budget + 1024) : 16);
+    let e = start;
+    for (; e < stop; e++) {
+      const mark = w.length;
       const page = this.pages[e >> this.pageShift];
       const j = e & (this.pageSize - 1);
       const t = this.templates[page.tmpl[j]];
@@ -489,8 +516,12 @@ export class MeasurementList {
         o += 4 + len;
       }
       w.byte(10);
+      if (w.length > budget && e > start) {
+        w.length = mark;
+        break;
+      }
     }
-    return w.result();
+    return { entries: e - start, data: w.result() };
   }
 }
 
