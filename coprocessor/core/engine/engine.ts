@@ -401,15 +401,10 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
     if (format !== 'binary' && format !== 'ascii') throw codedError('BAD_ARGUMENT', 'argument "format" must be "binary" or "ascii", got ' + describe(format));
     const l = ns.list as NsList;
     const from = intArg(args, 'from', 0);
-    let max = intArg(args, 'max', l.count());
+    const max = intArg(args, 'max', l.count());
     // The reply must fit in one message: fewer entries are sent (the caller continues from
     // from + entries), down to one entry, which is sent whatever its size.
-    let out = l.export(bank, format, from, max);
-    while (out.data.length > messageBudget - REPLY_OVERHEAD && out.entries > 1) {
-      max = out.entries >> 1;
-      out = l.export(bank, format, from, max);
-    }
-    return out;
+    return l.export(bank, format, from, max, messageBudget - REPLY_OVERHEAD);
   }
 
   function aggregate(args: Args): unknown {

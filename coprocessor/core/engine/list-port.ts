@@ -33,11 +33,10 @@ export function createList(platform: Platform): NsList {
     aggregate: function (algo: number): Uint8Array | null {
       return l.banks.indexOf(algo) >= 0 ? l.aggregate(algo) : null;
     },
-    export: function (bank: number, format: string, from: number, max: number): ListExport {
+    export: function (bank: number, format: string, from: number, max: number, maxBytes: number): ListExport {
       if (l.banks.indexOf(bank) < 0) throw codedError('BAD_ARGUMENT', 'namespace lists keep the sha1 and sha256 banks only');
-      const data = format === 'ascii' ? l.exportAscii(bank, from, max) : l.exportBinary(bank, from, max);
-      const entries = from >= l.count ? 0 : Math.min(max, l.count - from);
-      return { total: l.count, entries: entries, data: data };
+      const r = l.exportRange(bank, format === 'ascii' ? 'ascii' : 'binary', from, max, maxBytes);
+      return { total: l.count, entries: r.entries, data: r.data };
     },
   };
 }

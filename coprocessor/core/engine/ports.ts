@@ -55,5 +55,6 @@ export interface NsList {
   violations(): number;
   /** The PCR aggregate in the bank of `algo` (sha1 = 2, sha256 = 4, …), or null when unavailable. */
   aggregate(algo: number): Uint8Array | null;
-  export(bank: number, format: string, from: number, max: number): ListExport;
+  /** Entries [from, from + max), cut to whole entries within `maxBytes` (at least one). */
+  export(bank: number, format: string, from: number, max: number, maxBytes: number): ListExport;
 }
