@@ -121,6 +121,20 @@ describe('intern table', () => {
     expect((portable.decode(d) as unknown[][])[2].length).toBe(0);
   });
 
+  it('costs at most 7 bytes per repeated event, and about 1 per compact verdict', () => {
+    const p = pair(256);
+    const trace = randomTrace(rng(8), 4000, 1, 100, 20);
+    let at = 0;
+    while (at < 2000) at += p.hostEnc.encodeEvents(trace.slice(at, at + 200), 4096).count;
+    // Every value of the pools has been seen by now: batches are references only.
+    const batch = trace.slice(at, at + 40);
+    const out = p.hostEnc.encodeEvents(batch, 4096);
+    expect(out.count).toBe(40);
+    expect(out.bytes.length / 40).toBeLessThanOrEqual(7);
+    const v = p.engEnc.encode({ type: MSG.VERDICT, verdicts: batch.map((e) => ({ id: e.id, code: 0x0e, statuses: [], audit: [] })) });
+    expect(v.length / 40).toBeLessThanOrEqual(1.2);
+  });
+
   it('shares one object per slot on the engine', () => {
     const p = pair(16);
     const m = p.engDec.decode(p.hostEnc.encodeEvents([ev(1, 1, 2), ev(2, 1, 2)], 4096).bytes) as { events: FileEvent[] };
