@@ -3,6 +3,8 @@
 //   portable codec (engine), and the raw codec cost for the same CBOR value;
 // - wire bytes per event: EVENT and VERDICT messages sized to fill 256-byte frames, plus the frame
 //   overhead (header, CRC, COBS, delimiter, a 1-2 byte record length), acks not counted.
+import { existsSync, readFileSync } from 'node:fs';
+import { parseTraceLine } from '../host/sources/trace.js';
 import { Codec, createPortableCodec } from '../protocol/cbor.js';
 import { CRC_LEN, HEADER_LEN, wireSize } from '../protocol/frame.js';
 import { FileEvent, MSG, Verdict } from '../protocol/messages.js';
@@ -42,9 +44,8 @@ function frameBytes(msgLen: number): number {
 const portable = createPortableCodec();
 const cborx = createCborxCodec();
 
-/** Wire bytes per event for a trace, host → engine and back, and the trace's first 20,000 events for timing. */
-function bytesPerEvent(label: string, nFiles: number, nProcs: number): FileEvent[] {
-  const trace = randomTrace(rng(2024), 20000, 1, nFiles, nProcs);
+/** Wire bytes per event for a trace, host → engine and back. */
+function bytesPerEvent(label: string, trace: FileEvent[]): void {
   const enc = new WireEncoder(cborx, SLOTS);
   const dec = new WireDecoder(portable, SLOTS);
   const vEnc = new WireEncoder(portable, SLOTS);
@@ -72,16 +73,23 @@ function bytesPerEvent(label: string, nFiles: number, nProcs: number): FileEvent
     i += out.count;
   }
   const n = trace.length;
-  console.log(`${label}: ${n} events over ${nFiles} file versions and ${nProcs} processes, ${SLOTS} intern slots, ${MAX_FRAME}-byte frames`);
+  console.log(`${label}: ${n} events, ${SLOTS} intern slots, ${MAX_FRAME}-byte frames`);
   console.log(`  EVENT   ${(eventBytes / n).toFixed(2)} bytes/event (CBOR), ${(n / messages).toFixed(1)} events/message`);
   console.log(`  VERDICT ${(verdictBytes / n).toFixed(2)} bytes/event (CBOR)`);
   console.log(`  on the wire, both directions, framed: ${(wire / n).toFixed(2)} bytes/event (goal ≤ 16; acks not counted)`);
-  return trace;
 }
 
+// The sample trace that ships with the simulator (`imans sim`), if present.
+const SAMPLE = new URL('../host/traces/sample.jsonl', import.meta.url);
+if (existsSync(SAMPLE)) {
+  const lines = readFileSync(SAMPLE, 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+  const sample = lines.map((l, i) => parseTraceLine(l, 'sample.jsonl', i + 1));
+  bytesPerEvent('sample trace (host/traces/sample.jsonl)', sample.map((e, i) => ({ ...e, id: 1 + i })));
+}
 // Most files repeat (the working set fits the table), then a working set larger than the table.
-const trace = bytesPerEvent('repeating trace', 200, 30);
-bytesPerEvent('thrashing trace', 2000, 100);
+const trace = randomTrace(rng(2024), 20000, 1, 200, 30);
+bytesPerEvent('random repeating trace (200 file versions, 30 processes)', trace);
+bytesPerEvent('random thrashing trace (2000 file versions, 100 processes)', randomTrace(rng(2024), 20000, 1, 2000, 100));
 
 // Time per batch: a steady-state EVENT batch of references (the common case) and one with inserts.
 function batchOf(events: FileEvent[]): FileEvent[] {
