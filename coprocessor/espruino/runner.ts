@@ -17,6 +17,8 @@ export interface BoardConfig {
   /** Pins for SerialN, e.g. "B7"/"B6" on a Pico; board defaults when absent. */
   rx?: string;
   tx?: string;
+  /** A tty for SerialN on the interpreter's Linux build (one end of a pty pair in tests). */
+  path?: string;
   /** Where the REPL console goes: another device name, or null for nowhere. */
   console: string | null;
   /** Start the engine at boot; false leaves the board at its REPL (for recovery). */
@@ -125,9 +127,10 @@ export function startRunner(cfg: BoardConfig, board: Board, startSession: Sessio
   const dev = findDevice(cfg.device);
   if (!dev) throw new Error('imans: no device "' + cfg.device + '" on this board');
   if (cfg.device.indexOf('Serial') === 0 && dev.setup) {
-    const opts: { rx?: string; tx?: string } = {};
+    const opts: { rx?: string; tx?: string; path?: string } = {};
     if (cfg.rx) opts.rx = cfg.rx;
     if (cfg.tx) opts.tx = cfg.tx;
+    if (cfg.path) opts.path = cfg.path;
     dev.setup(cfg.baud, opts);
   }
   // The link owns the device from here: a REPL on it would swallow our bytes and echo into frames.

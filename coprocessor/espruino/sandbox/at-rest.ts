@@ -3,12 +3,12 @@
 // is at hand, measured there with process.memory() (its blocks are 27 bytes on x86-64, so byte data
 // takes about half the blocks it takes on a Pico; objects and properties take the same count).
 import { createBoardSandbox } from './board-sandbox.js';
-import { estimateBlocks, findInterpreter, runOnInterpreter, InterpreterMemory } from './memory-model.js';
+import { estimateBlocks, findInterpreter, runFromFlash, runOnInterpreter, InterpreterMemory } from './memory-model.js';
 import { CONFIG_FILE } from '../runner.js';
 
 export interface AtRest {
   sandboxBlocks: number;
-  /** usage = blocks after loading the firmware minus blocks before, both after a GC. */
+  /** usage = blocks after loading the firmware from flash minus blocks before, both after a GC. */
   interpreter: InterpreterMemory | null;
 }
 
@@ -21,10 +21,10 @@ export function measureAtRest(code: string): AtRest {
     const bin = findInterpreter();
     let interpreter: InterpreterMemory | null = null;
     if (bin) {
-      // Loaded from a string in RAM, as `espruino file.js` and a RAM upload do (code kept in RAM).
+      // Run from Storage, as `imans board flash` leaves it (.bootcde): code stays in flash.
       const script =
-        'var m0 = process.memory().usage;\n' +
-        'eval(' + JSON.stringify(code) + ');\n' +
+        `require("Storage").write(${JSON.stringify(CONFIG_FILE)}, ${JSON.stringify(JSON.stringify({ autostart: false }))});\n` +
+        runFromFlash(code) +
         'var m = process.memory(); console.log("MEM " + (m.usage - m0) + " " + m.total + " " + m.blocksize);\n';
       const line = runOnInterpreter(bin, script, 'MEM ')[0];
       if (line) {

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createHash, createHmac } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { isDeepStrictEqual } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { buildBundle, buildPortableBundle, Bundle, REPO } from '../build.js';
 import { checkBundle, formatProblems } from './guard.js';
@@ -114,6 +115,85 @@ function frameVectors(sb: BoardSandbox, doc: { vectors: Obj[] }): CheckResult {
   return { name: `vectors frames.json (${doc.vectors.length})`, ok: failures.length === 0, detail: failures.join('; ') };
 }
 
+/** JSON forms of protocol/vectors/json.ts, computed inside the sandbox so values stay in its realm. */
+const REALM_JSON = `(function (P) {
+  function fromJson(v) {
+    var i, k, o;
+    if (Array.isArray(v)) { o = []; for (i = 0; i < v.length; i++) o.push(fromJson(v[i])); return o; }
+    if (v !== null && typeof v === 'object') {
+      k = Object.keys(v);
+      if (k.length === 1 && k[0] === '$bytes') return P['protocol/bytes'].fromHex(v.$bytes);
+      o = {}; for (i = 0; i < k.length; i++) o[k[i]] = fromJson(v[k[i]]); return o;
+    }
+    return v;
+  }
+  function toJson(v) {
+    var i, k, o;
+    if (v instanceof Uint8Array) return { $bytes: P['protocol/bytes'].toHex(v) };
+    if (Array.isArray(v)) { o = []; for (i = 0; i < v.length; i++) o.push(toJson(v[i])); return o; }
+    if (v !== null && typeof v === 'object') { o = {}; k = Object.keys(v); for (i = 0; i < k.length; i++) o[k[i]] = toJson(v[k[i]]); return o; }
+    return v;
+  }
+  return { fromJson: function (s) { return fromJson(JSON.parse(s)); }, toJson: function (v) { return JSON.stringify(toJson(v)); } };
+})(PORTABLE)`;
+
+interface MessageStep {
+  reset?: number;
+  hex?: string;
+  message?: unknown;
+  encode?: boolean;
+  error?: { code: string; err: number; field?: string; offset?: number; req?: number };
+}
+
+/** protocol/vectors/messages.json through the bundled wire decoder and encoder (portable codec). */
+function messageVectors(sb: BoardSandbox, doc: { vectors: { name: string; slots: number; steps: MessageStep[] }[] }): CheckResult {
+  const P = sb.run('PORTABLE') as { [m: string]: Obj };
+  const J = sb.run(REALM_JSON) as { fromJson(s: string): unknown; toJson(v: unknown): string };
+  const codec = P['protocol/cbor'].createPortableCodec as Fn;
+  const W = P['protocol/wire'] as { WireEncoder: new (...a: unknown[]) => Obj; WireDecoder: new (...a: unknown[]) => Obj };
+  const fromHex = P['protocol/bytes'].fromHex as Fn;
+  const toHex = P['protocol/bytes'].toHex as Fn;
+  const failures: string[] = [];
+  let steps = 0;
+  for (const v of doc.vectors) {
+    const dec = new W.WireDecoder(codec(), v.slots);
+    const enc = new W.WireEncoder(codec(), v.slots);
+    v.steps.forEach((s, i) => {
+      const where = `${v.name} step ${i}`;
+      steps++;
+      try {
+        if (s.reset !== undefined) {
+          (dec.reset as Fn).call(dec, s.reset);
+          (enc.reset as Fn).call(enc, s.reset);
+          return;
+        }
+        const bytes = fromHex(s.hex);
+        if (s.error) {
+          let got: unknown = 'no error';
+          try {
+            (dec.decode as Fn).call(dec, bytes);
+          } catch (e) {
+            const x = e as { code: string; err: number; field?: string; offset: number; req?: number };
+            got = { code: x.code, err: x.err, field: x.field, offset: x.offset >= 0 ? x.offset : undefined, req: x.req };
+          }
+          const want = { field: undefined, offset: undefined, req: undefined, ...s.error };
+          if (!isDeepStrictEqual(got, want)) failures.push(`${where}: error ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+          return;
+        }
+        const got = JSON.parse(J.toJson((dec.decode as Fn).call(dec, bytes)));
+        if (!isDeepStrictEqual(got, s.message)) failures.push(`${where}: decoded ${JSON.stringify(got)}`);
+        if (s.encode) {
+          const hex = toHex((enc.encode as Fn).call(enc, J.fromJson(JSON.stringify(s.message))));
+          if (hex !== s.hex) failures.push(`${where}: encoded ${hex}`);
+        }
+      } catch (e) {
+        failures.push(`${where}: threw ${(e as Error).message}`);
+      }
+    });
+  }
+  return { name: `vectors messages.json (${doc.vectors.length} vectors, ${steps} steps)`, ok: failures.length === 0, detail: failures.slice(0, 5).join('; ') };
+}
+
 function vectorChecks(portable: Bundle): CheckResult[] {
   const dir = resolve(REPO, 'protocol/vectors');
   const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
@@ -124,7 +204,8 @@ function vectorChecks(portable: Bundle): CheckResult[] {
       const doc = JSON.parse(readFileSync(resolve(dir, f), 'utf8'));
       try {
         if (f === 'frames.json') out.push(frameVectors(sb, doc));
-        else out.push({ name: `vectors ${f}`, ok: true, detail: 'no board runner for this file yet' });
+        else if (f === 'messages.json') out.push(messageVectors(sb, doc));
+        else out.push({ name: `vectors ${f}`, ok: false, detail: 'the board guard has no runner for this vector file' });
       } catch (e) {
         out.push({ name: `vectors ${f}`, ok: false, detail: (e as Error).stack ?? String(e) });
       }
@@ -135,6 +216,26 @@ function vectorChecks(portable: Bundle): CheckResult[] {
   return out;
 }
 
+/** The engine scenario (scenario.ts) on the board build, against the Node engine, reply for reply. */
+async function engineScenario(portable: Bundle): Promise<CheckResult> {
+  const name = 'engine scenario: same replies as the Node engine';
+  if (portable.modules.indexOf('coprocessor/core/engine/engine.ts') < 0) return { name, ok: true, detail: 'skipped: no engine in the core yet' };
+  const { runOnBoard, runOnNode, scenarioTrace, SCENARIO_LIMITS } = await import('./scenario.js');
+  const trace = scenarioTrace(24);
+  const sb = loadInSandbox(portable.code);
+  try {
+    const board = runOnBoard(sb, trace, SCENARIO_LIMITS);
+    const node = await runOnNode(trace, SCENARIO_LIMITS);
+    const diffs: string[] = [];
+    for (let i = 0; i < trace.length; i++) if (JSON.stringify(board[i]) !== JSON.stringify(node[i])) diffs.push(`message ${i} (type ${trace[i].type})`);
+    return { name, ok: diffs.length === 0, detail: diffs.length ? 'replies differ at ' + diffs.join(', ') : `${trace.length} messages` };
+  } catch (e) {
+    return { name, ok: false, detail: (e as Error).stack ?? String(e) };
+  } finally {
+    sb.dispose();
+  }
+}
+
 export async function runGuard(): Promise<GuardReport> {
   const fw = await buildBundle();
   const portable = await buildPortableBundle();
@@ -143,7 +244,7 @@ export async function runGuard(): Promise<GuardReport> {
     const p = checkBundle(b.code, name + '.min.js');
     if (p.length) problems.push(formatProblems(checkBundle(b.readable), name + '.es5.js') || formatProblems(p, name + '.min.js'));
   }
-  const checks = [...platformChecks(fw), ...vectorChecks(portable)];
+  const checks = [...platformChecks(fw), ...vectorChecks(portable), await engineScenario(portable)];
   return { problems, checks, firmwareBytes: fw.code.length };
 }
 

@@ -63,6 +63,20 @@ export function findInterpreter(): string | null {
 }
 
 /**
+ * Interpreter script lines that store `code` in Storage and run it from there, as a board runs its
+ * .bootcde: function code then stays in flash (jsparse.c keeps flash and native strings as code),
+ * so process.memory() counts only what the code builds. `before` runs first and its variables
+ * are measured as part of the baseline `m0`.
+ */
+export function runFromFlash(code: string, file = 'fw.js'): string {
+  return (
+    `require("Storage").write(${JSON.stringify(file)}, ${JSON.stringify(code)});\n` +
+    `var m0 = process.memory().usage;\n` +
+    `eval(require("Storage").read(${JSON.stringify(file)}));\n`
+  );
+}
+
+/**
  * Run a script on the real interpreter (in a scratch directory, so its fake flash file is fresh)
  * and return the lines it printed that start with `prefix`.
  */

@@ -1,0 +1,93 @@
+// The firmware on the Espruino interpreter's Linux build, linked to this process over a socat pty
+// pair as a board on a UART would be: HELLO, PING and the whole engine scenario must give the same
+// replies as the Node engine, and the namespaces, policies and lists must come back after a
+// restart (from the interpreter's flash file). Skipped where the interpreter is not built
+// ($ESPRUINO_BIN or `espruino` on PATH): it is built outside this repository, never committed.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crc32 } from 'node:zlib';
+import { buildBundle } from '../coprocessor/espruino/build.js';
+import { findInterpreter } from '../coprocessor/espruino/sandbox/memory-model.js';
+import { bootScript, removeInterpreterDir, RunningInterpreter, startInterpreter } from '../coprocessor/espruino/sandbox/interpreter.js';
+import { decodeTranscript, runOnNode, runOverLink, scenarioTrace, SCENARIO_LIMITS } from '../coprocessor/espruino/sandbox/scenario.js';
+import { createPtyPair, PtyPair } from '../protocol/node/transports/pty.js';
+import { openSerial } from '../protocol/node/transports/serial.js';
+import { Link } from '../protocol/link.js';
+import { CONTROL_OP, MSG } from '../protocol/messages.js';
+
+const bin = findInterpreter();
+
+describe.skipIf(!bin)('firmware on the Espruino interpreter over a pty', () => {
+  let pty: PtyPair;
+  let board: RunningInterpreter | null = null;
+  let firmware: string;
+
+  async function boot(dir?: string): Promise<RunningInterpreter> {
+    const b = startInterpreter(bin!, bootScript(firmware, { device: 'Serial1', path: pty.a, console: 'USB', delayMs: 0, limits: SCENARIO_LIMITS }), dir);
+    await b.waitFor(/FIRMWARE LOADED/);
+    return b;
+  }
+
+  async function connect(): Promise<{ link: Link; close(): void }> {
+    const t = await openSerial(pty.b, 115200);
+    const link = new Link(t, { crc32: (b) => crc32(b) });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('link did not come up; board output:\n' + board!.output().slice(-2000))), 15_000);
+      link.onUp(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return { link, close: () => link.close() };
+  }
+
+  beforeAll(async () => {
+    firmware = (await buildBundle()).code;
+    pty = await createPtyPair();
+    board = await boot();
+  });
+
+  afterAll(async () => {
+    if (board) {
+      await board.stop();
+      removeInterpreterDir(board.dir);
+    }
+    if (pty) await pty.close();
+  });
+
+  it('answers the engine scenario exactly as the Node engine does', async () => {
+    const trace = scenarioTrace(24);
+    const c = await connect();
+    try {
+      const got = await runOverLink(c.link, trace);
+      const want = await runOnNode(trace, SCENARIO_LIMITS);
+      expect(decodeTranscript(got)).toEqual(decodeTranscript(want));
+      expect(got).toEqual(want);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('comes back from a restart with its namespaces, policies and measurement lists', async () => {
+    const ask = [
+      { type: MSG.HELLO, version: 1, profile: 'host', limits: { maxFrame: 256, maxMessage: 4096, window: 4, internSlots: 64, maxNamespaces: 0, maxRules: 0, maxEntriesInRam: 0 }, algorithms: ['sha256'] },
+      { type: MSG.CONTROL, req: 1, op: CONTROL_OP.AGGREGATE, args: { ns: 1 } },
+      { type: MSG.CONTROL, req: 2, op: CONTROL_OP.POLICY_SHOW, args: { ns: 1 } },
+      { type: MSG.CONTROL, req: 3, op: CONTROL_OP.MEASUREMENTS, args: { ns: 1, bank: 'sha256', format: 'binary', from: 0, max: 1000 } },
+      { type: MSG.CONTROL, req: 4, op: CONTROL_OP.NS_LIST, args: {} },
+    ] as Parameters<typeof runOverLink>[1];
+    let c = await connect();
+    const before = await runOverLink(c.link, ask);
+    c.close();
+    await board!.stop();
+    board = await boot(board!.dir);
+    c = await connect();
+    const after = await runOverLink(c.link, ask);
+    c.close();
+    expect(decodeTranscript(after)).toEqual(decodeTranscript(before));
+    // The scenario's namespaces (host, 1 and 3; 2 was deleted) are back, with their lists.
+    const list = decodeTranscript(after)[4][0] as { type: number; value: unknown[] };
+    expect(list.type).toBe(MSG.RESULT);
+    expect(list.value.length).toBeGreaterThanOrEqual(3);
+    expect((decodeTranscript(after)[3][0] as { type: number }).type).toBe(MSG.RESULT);
+  });
+});
