@@ -1,19 +1,61 @@
-// The engine's view of a loaded IMA policy (ports.ts LoadedPolicy) over coprocessor/core/policy.
-// Until that module lands in this tree, no policy text can be loaded: every POLICY_LOAD is refused
-// with POLICY_INVALID, so namespaces keep the empty policy (nothing measured, nothing appraised)
-// rather than a guessed reading of the kernel's language.
+// The engine's view of a loaded IMA policy (ports.ts LoadedPolicy) over coprocessor/core/policy:
+// an event's hook, mask, file and credentials become the policy's match context, and the first
+// matching rule per action pair decides what the namespace does with it.
+// The process's capabilities do not reach the engine: a process with euid 0 is taken to hold
+// CAP_SETUID and CAP_SETGID (so euid=/egid= rules also match its suid/uid, sgid/gid, as the
+// kernel does for such a caller), any other process not.
 // Portable (Espruino profile).
-import { PolicyLoad } from './ports.js';
+import { FileEvent } from '../../../protocol/messages.js';
+import { ACTION, COND, formatPolicyError, MatchContext, parsePolicy, Policy } from '../policy/index.js';
+import { Decision, LoadedPolicy, PolicyLoad } from './ports.js';
 
-function emptyText(): string {
-  return '';
+const WANTED = ACTION.MEASURE | ACTION.APPRAISE | ACTION.AUDIT;
+
+function loaded(p: Policy): LoadedPolicy {
+  const ctx: MatchContext = { func: 0, mask: 0, fsmagic: 0, fsname: '', fsuuid: '', uid: 0, euid: 0, suid: 0, gid: 0, egid: 0, sgid: 0, fowner: 0, fgroup: 0, capSetuid: false, capSetgid: false, data: '' };
+  return {
+    rules: p.rules.length,
+    decide: function (ev: FileEvent): Decision {
+      const f = ev.file;
+      const c = ev.proc;
+      ctx.func = ev.func;
+      ctx.mask = ev.mask;
+      ctx.fsmagic = f.fsmagic;
+      ctx.fsname = f.fsname;
+      ctx.fsuuid = f.fsuuid;
+      ctx.uid = c.uid;
+      ctx.euid = c.euid;
+      ctx.suid = c.suid;
+      ctx.gid = c.gid;
+      ctx.egid = c.egid;
+      ctx.sgid = c.sgid;
+      ctx.fowner = f.uid;
+      ctx.fgroup = f.gid;
+      ctx.capSetuid = c.euid === 0;
+      ctx.capSetgid = c.euid === 0;
+      const m = p.match(ctx, WANTED);
+      return {
+        measure: (m.action & ACTION.MEASURE) !== 0,
+        appraise: (m.action & ACTION.APPRAISE) !== 0,
+        audit: (m.action & ACTION.AUDIT) !== 0,
+        template: m.template,
+        pcr: m.pcr,
+        req: { signature: (m.flags & COND.DIGSIG_REQUIRED) !== 0, algos: m.algos },
+      };
+    },
+    show: function (): string {
+      return p.show();
+    },
+  };
 }
 
-function emptyDecision() {
-  return { measure: false, appraise: false, audit: false, template: '', pcr: 10, req: { signature: false, algos: 0 } };
-}
-
+/** Parse `text`; a bad policy is refused whole, naming each bad line ("line N: 'token': reason"). */
 export function loadPolicy(text: string): PolicyLoad {
-  if (text.replace(/\s+/g, '') === '') return { ok: true, policy: { rules: 0, decide: emptyDecision, show: emptyText } };
-  return { ok: false, error: "line 1: '" + text.split('\n')[0].split(/\s+/)[0] + "': the IMA policy parser is not part of this build yet" };
+  const r = parsePolicy(text);
+  if (!r.ok) {
+    const msgs: string[] = [];
+    for (let i = 0; i < r.errors.length; i++) msgs.push(formatPolicyError(r.errors[i]));
+    return { ok: false, error: msgs.join('; ') };
+  }
+  return { ok: true, policy: loaded(r.policy) };
 }
