@@ -57,8 +57,10 @@ export function serveEngine(link: Link, codec: Codec, engine: EngineApi): Served
       msg = decoder.decode(bytes);
     } catch (e) {
       counters.rejected++;
-      const code = isProtocolError(e) ? e.err : ERR.MALFORMED;
-      reply({ type: MSG.ERROR, req: -1, code: code, text: e instanceof Error ? e.message : String(e) });
+      const pe = isProtocolError(e) ? e : null;
+      // A request whose arguments failed validation still gets its answer, so its waiter settles.
+      const req = pe !== null && typeof pe.req === 'number' ? pe.req : -1;
+      reply({ type: MSG.ERROR, req: req, code: pe !== null ? pe.err : ERR.MALFORMED, text: e instanceof Error ? e.message : String(e) });
       return;
     }
     if (msg === null) {
