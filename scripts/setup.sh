@@ -23,7 +23,9 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm ci refuses lock files written with omit-lockfile-registry-resolved (optional platform
+  # packages have no version there): npm install keeps to the lock and writes nothing back.
+  npm install --no-audit --no-fund --no-save --loglevel=error
 fi
 
 if [ -f host/native/Makefile ]; then
