@@ -12,9 +12,10 @@ import { createBoardSandbox } from '../coprocessor/espruino/sandbox/board-sandbo
 import { measureAtRest } from '../coprocessor/espruino/sandbox/at-rest.js';
 import { findInterpreter } from '../coprocessor/espruino/sandbox/memory-model.js';
 import { eventTrace } from '../coprocessor/espruino/sandbox/scenario.js';
-import { measureBudget, limitsFromBudget, PICO_BLOCKS } from '../coprocessor/espruino/sandbox/budget.js';
+import { measureBudget } from '../coprocessor/espruino/sandbox/budget.js';
 import { bootScript, removeInterpreterDir, startInterpreter } from '../coprocessor/espruino/sandbox/interpreter.js';
-import { PICO_LIMITS } from '../coprocessor/espruino/platform.js';
+import { limitsForMemory, STATE_COST } from '../coprocessor/espruino/platform.js';
+import { PlatformLimits } from '../coprocessor/core/platform.js';
 import { createPortableCodec } from '../protocol/cbor.js';
 import { WireDecoder, WireEncoder } from '../protocol/wire.js';
 import { CONTROL_OP, FileEvent, Message, MSG } from '../protocol/messages.js';
@@ -33,6 +34,15 @@ const SETUP: Message[] = [
   { type: MSG.CONTROL, req: 2, op: CONTROL_OP.POLICY_LOAD, args: { ns: 1, text: 'measure func=FILE_CHECK mask=MAY_READ\nappraise func=FILE_CHECK fowner=1000\n' } },
 ];
 const BATCH = 4;
+/** Limits for the throughput runs: unbounded lists, so that no event is refused. */
+const BENCH_LIMITS: PlatformLimits = { maxNamespaces: 4, maxRules: 16, maxEntriesInRam: 0, internSlots: 64, maxMessage: 1024 };
+/** Boards: variable blocks and block size (espruino-serial-cbor.md §1.4). */
+const BOARDS: [string, number, number][] = [
+  ['Pico', 5100, 13],
+  ['Espruino WiFi', 8190, 13],
+  ['Bangle.js 2', 12000, 14],
+  ['ESP32', 16383, 14],
+];
 
 function batches(events: FileEvent[], enc: WireEncoder): Uint8Array[] {
   const out: Uint8Array[] = [];
@@ -65,7 +75,7 @@ async function sandboxPerEvent(n: number): Promise<void> {
         return crypto[k](d);
       };
     }
-    const platform = (P['coprocessor/espruino/platform'].createEspruinoPlatform as Fn)(board, sb.run('(' + JSON.stringify({ ...PICO_LIMITS, maxEntriesInRam: 0 }) + ')'));
+    const platform = (P['coprocessor/espruino/platform'].createEspruinoPlatform as Fn)(board, sb.run('(' + JSON.stringify(BENCH_LIMITS) + ')'));
     const engine = (P['coprocessor/core/engine/engine'].createEngine as Fn)(platform) as Obj;
     const W = P['protocol/wire'] as { WireEncoder: new (...a: unknown[]) => Obj; WireDecoder: new (...a: unknown[]) => Obj };
     const codec = P['protocol/cbor'].createPortableCodec as Fn;
@@ -107,7 +117,7 @@ async function sandboxPerEvent(n: number): Promise<void> {
 async function interpreterEventsPerSecond(bin: string, n: number, baud: number | null): Promise<number> {
   const firmware = (await buildBundle()).code;
   const pty = await createPtyPair();
-  const board = startInterpreter(bin, bootScript(firmware, { device: 'Serial1', path: pty.a, console: 'USB', delayMs: 0, limits: { ...PICO_LIMITS, maxEntriesInRam: 0 } }));
+  const board = startInterpreter(bin, bootScript(firmware, { device: 'Serial1', path: pty.a, console: 'USB', delayMs: 0, limits: BENCH_LIMITS }));
   try {
     await board.waitFor(/FIRMWARE LOADED/);
     const serial = await openSerial(pty.b, 115200);
@@ -166,7 +176,7 @@ async function interpreterEventsPerSecond(bin: string, n: number, baud: number |
 async function main(): Promise<void> {
   const fw = await buildBundle();
   const rest = measureAtRest(fw.code);
-  process.stdout.write(`firmware: ${fw.code.length} bytes minified, ${fw.modules.length} modules; at rest: ~${rest.sandboxBlocks} blocks reachable from IMANS (sandbox estimate, lower bound)` + (rest.interpreter ? `, ${rest.interpreter.usage} blocks of ${rest.interpreter.blocksize} bytes on the interpreter (code in RAM)` : '') + '\n');
+  process.stdout.write(`firmware: ${fw.code.length} bytes minified, ${fw.modules.length} modules; at rest: ~${rest.sandboxBlocks} blocks reachable from IMANS (sandbox estimate, lower bound)` + (rest.interpreter ? `, ${rest.interpreter.usage} blocks of ${rest.interpreter.blocksize} bytes on the interpreter (run from flash)` : '') + '\n');
   await sandboxPerEvent(400);
   const bin = findInterpreter();
   if (!bin) {
@@ -182,8 +192,17 @@ async function main(): Promise<void> {
     `memory (interpreter, process.memory()):\n  engine at rest ${f(budget.engineAtRest)}\n  per namespace ${f(budget.perNamespace)}\n  per policy rule ${f(budget.perRule)}\n` +
       `  per interned file ${f(budget.perInterned)}\n  per measurement entry ${f(budget.perEntry)}\n  firmware code if run from RAM ${f(budget.firmwareCode)} (0 when saved to flash as .bootcde)\n`,
   );
-  const lim = limitsFromBudget(budget, PICO_BLOCKS, 1500);
-  process.stdout.write(`Pico (${PICO_BLOCKS} blocks, 1500 kept for the link, codec and a message in flight): ${JSON.stringify(lim)}; firmware limits now ${JSON.stringify(PICO_LIMITS)}\n`);
+  process.stdout.write(`  (platform STATE_COST, used for the limits: ${JSON.stringify(STATE_COST)})\n`);
+  const atRest = rest.interpreter ? rest.interpreter.usage : 0;
+  for (const [name, total, bs] of BOARDS) {
+    let text: string;
+    try {
+      text = JSON.stringify(limitsForMemory(total - atRest, bs));
+    } catch (e) {
+      text = (e as Error).message;
+    }
+    process.stdout.write(`  ${name} (${total} blocks of ${bs} B, ${atRest} taken by the firmware at rest): ${text}\n`);
+  }
 }
 
 main().then(

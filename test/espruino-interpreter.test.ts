@@ -8,7 +8,7 @@ import { crc32 } from 'node:zlib';
 import { buildBundle } from '../coprocessor/espruino/build.js';
 import { findInterpreter } from '../coprocessor/espruino/sandbox/memory-model.js';
 import { bootScript, removeInterpreterDir, RunningInterpreter, startInterpreter } from '../coprocessor/espruino/sandbox/interpreter.js';
-import { decodeTranscript, runOnNode, runOverLink, scenarioTrace, SCENARIO_LIMITS } from '../coprocessor/espruino/sandbox/scenario.js';
+import { decodeTranscript, FIXED_NOW, runOnNode, runOverLink, scenarioTrace, SCENARIO_LIMITS } from '../coprocessor/espruino/sandbox/scenario.js';
 import { createPtyPair, PtyPair } from '../protocol/node/transports/pty.js';
 import { openSerial } from '../protocol/node/transports/serial.js';
 import { Link } from '../protocol/link.js';
@@ -22,7 +22,7 @@ describe.skipIf(!bin)('firmware on the Espruino interpreter over a pty', () => {
   let firmware: string;
 
   async function boot(dir?: string): Promise<RunningInterpreter> {
-    const b = startInterpreter(bin!, bootScript(firmware, { device: 'Serial1', path: pty.a, console: 'USB', delayMs: 0, limits: SCENARIO_LIMITS }), dir);
+    const b = startInterpreter(bin!, bootScript(firmware, { device: 'Serial1', path: pty.a, console: 'USB', delayMs: 0, limits: SCENARIO_LIMITS }, FIXED_NOW), dir);
     await b.waitFor(/FIRMWARE LOADED/);
     return b;
   }

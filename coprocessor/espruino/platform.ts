@@ -9,25 +9,55 @@ export interface Board {
   E: EspruinoE;
   crypto: EspruinoCrypto;
   storage: EspruinoStorage;
+  /** process.memory() (runs a garbage collection first). */
+  memory?(): EspruinoMemory;
 }
-
-/** What a Pico (5,100 blocks of 13 bytes) holds beside the firmware; see bench/espruino.ts for the measurement. */
-export const PICO_LIMITS: PlatformLimits = {
-  maxNamespaces: 4,
-  maxRules: 32,
-  maxEntriesInRam: 16,
-  internSlots: 64,
-  maxMessage: 1024,
-};
-
-/** Storage names are at most 27 characters for append files (28 for simple ones). */
-export const MAX_STORAGE_NAME = 27;
 
 function boardError(code: string, text: string): Error {
   const e = new Error(text) as Error & { code: string };
   e.code = code;
   return e;
 }
+
+/**
+ * Variable blocks each piece of engine state takes, measured by bench:espruino on the interpreter's
+ * Linux build (27-byte blocks; code run from flash, as a board runs its .bootcde). On a board with
+ * smaller blocks they are scaled by bytes, an upper bound: only byte data really grows.
+ */
+export const STATE_COST = { blocksize: 27, namespace: 1010, rule: 55, interned: 23, entry: 21 };
+/** Bytes kept free for the link (frame buffers, window, reassembly), one message being decoded and its replies. */
+export const RESERVE_BYTES = 12 * 1024;
+export const BOARD_MAX_MESSAGE = 1024;
+export const BOARD_MAX_RULES = 16;
+
+/**
+ * Limits that fit `freeBlocks` (free after the firmware loaded, before the engine starts): the
+ * host namespace, then as many namespaces as 60% of what is left holds, the intern table, and the
+ * measurement entries each namespace keeps in RAM with the rest. Throws NO_MEMORY when not even
+ * the host namespace fits: better a clear refusal at boot than an out-of-memory later.
+ */
+export function limitsForMemory(freeBlocks: number, blocksize: number): PlatformLimits {
+  const scale = STATE_COST.blocksize / blocksize;
+  const ns = Math.ceil((STATE_COST.namespace + BOARD_MAX_RULES * STATE_COST.rule) * scale);
+  const interned = Math.ceil(STATE_COST.interned * scale);
+  const entry = Math.ceil(STATE_COST.entry * scale);
+  const reserve = Math.ceil(RESERVE_BYTES / blocksize);
+  const need = reserve + ns + 4 * interned + entry;
+  if (freeBlocks < need) {
+    throw boardError('NO_MEMORY', 'the engine needs ' + need + ' free variable blocks on this board, ' + freeBlocks + ' are free');
+  }
+  let left = freeBlocks - reserve - ns;
+  const internSlots = Math.max(4, Math.min(256, Math.floor((left * 0.15) / interned)));
+  left -= internSlots * interned;
+  const extra = Math.min(63, Math.floor((left * 0.6) / ns));
+  left -= extra * ns;
+  const maxNamespaces = 1 + extra;
+  const maxEntriesInRam = Math.max(1, Math.floor(left / entry / maxNamespaces));
+  return { maxNamespaces: maxNamespaces, maxRules: BOARD_MAX_RULES, maxEntriesInRam: maxEntriesInRam, internSlots: internSlots, maxMessage: BOARD_MAX_MESSAGE };
+}
+
+/** Storage names are at most 27 characters for append files (28 for simple ones). */
+export const MAX_STORAGE_NAME = 27;
 
 function toBinary(E: EspruinoE, b: Uint8Array): string {
   return b.length ? E.toString(b) : '';

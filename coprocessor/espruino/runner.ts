@@ -4,7 +4,7 @@
 // Board code (Espruino profile): ES5 subset, board globals only, nothing used before it is defined.
 import { Clock, Transport } from '../../protocol/transport.js';
 import { PlatformLimits } from '../core/platform.js';
-import { Board, createEspruinoPlatform, PICO_LIMITS } from './platform.js';
+import { Board, createEspruinoPlatform, limitsForMemory } from './platform.js';
 
 export const CONFIG_FILE = '.imans.cfg';
 export const FIRMWARE_VERSION = '0.1.0';
@@ -54,8 +54,16 @@ export function loadConfig(S: EspruinoStorage): BoardConfig {
   return cfg;
 }
 
-export function limitsFor(cfg: BoardConfig): PlatformLimits {
-  return Object.assign(Object.assign({}, PICO_LIMITS), cfg.limits || {}) as PlatformLimits;
+/**
+ * The engine's limits: what the board's free memory holds (limitsForMemory), each overridden by
+ * the config's `limits` when set there. A config giving all five skips the memory check.
+ */
+export function limitsFor(cfg: BoardConfig, board: Board): PlatformLimits {
+  const given = cfg.limits || {};
+  const all = given.maxNamespaces !== undefined && given.maxRules !== undefined && given.maxEntriesInRam !== undefined && given.internSlots !== undefined && given.maxMessage !== undefined;
+  if (all || !board.memory) return Object.assign({ maxNamespaces: 1, maxRules: 16, maxEntriesInRam: 1, internSlots: 4, maxMessage: 1024 }, given) as PlatformLimits;
+  const m = board.memory();
+  return Object.assign(limitsForMemory(m.free, m.blocksize), given) as PlatformLimits;
 }
 
 /**
@@ -126,6 +134,8 @@ export function findDevice(name: string): EspruinoSerial | null {
 export function startRunner(cfg: BoardConfig, board: Board, startSession: SessionStarter): Runner {
   const dev = findDevice(cfg.device);
   if (!dev) throw new Error('imans: no device "' + cfg.device + '" on this board');
+  // Before the console moves, so that a board too small for the engine says so on its REPL.
+  const limits = limitsFor(cfg, board);
   if (cfg.device.indexOf('Serial') === 0 && dev.setup) {
     const opts: { rx?: string; tx?: string; path?: string } = {};
     if (cfg.rx) opts.rx = cfg.rx;
@@ -137,7 +147,7 @@ export function startRunner(cfg: BoardConfig, board: Board, startSession: Sessio
   // `force` keeps a USB or Bluetooth connection from moving the console back.
   board.E.setConsole(cfg.console === cfg.device ? null : cfg.console, { force: true });
   const transport = serialTransport(board.E, dev);
-  const session = startSession({ transport: transport, clock: boardClock(), board: board, limits: limitsFor(cfg) });
+  const session = startSession({ transport: transport, clock: boardClock(), board: board, limits: limits });
   return {
     config: cfg,
     session: session,
@@ -149,7 +159,14 @@ export function startRunner(cfg: BoardConfig, board: Board, startSession: Sessio
 }
 
 export function boardHandles(): Board {
-  return { E: E, crypto: require('crypto'), storage: require('Storage') };
+  return {
+    E: E,
+    crypto: require('crypto'),
+    storage: require('Storage'),
+    memory: function (): EspruinoMemory {
+      return process.memory();
+    },
+  };
 }
 
 export { createEspruinoPlatform };

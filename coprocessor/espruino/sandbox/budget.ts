@@ -13,8 +13,7 @@ import { PlatformLimits } from '../../core/platform.js';
 import { eventTrace } from './scenario.js';
 import { runFromFlash, runOnInterpreter } from './memory-model.js';
 
-export const PICO_BLOCKS = 5100;
-export const PICO_BLOCK_BYTES = 13;
+const PICO_BLOCK_BYTES = 13;
 
 export interface Cost {
   /** Blocks on the Linux build. */
@@ -148,21 +147,4 @@ for (var i = 0; i < PH.length; i++) {
     perEntry: cost(at.measured - at.measure, blocksize, N_FILES),
     firmwareCode: cost(fw, blocksize, 1),
   };
-}
-
-/**
- * Limits for a board with `blocks` blocks: the firmware's code stays in flash (saved as .bootcde),
- * a reserve is kept for the link, the codec and one message in flight, and the rest is shared
- * out: up to maxNamespaces namespaces of maxRules rules, the intern table full, and the
- * measurement entries kept in RAM with what is left.
- */
-export function limitsFromBudget(b: Budget, blocks: number, reserve: number): PlatformLimits & { entriesFit: number } {
-  const maxNamespaces = 4;
-  const maxRules = 32;
-  const internSlots = 64;
-  let left = blocks - reserve - b.engineAtRest.picoUpper;
-  left -= maxNamespaces * (b.perNamespace.picoUpper + maxRules * b.perRule.picoUpper);
-  left -= internSlots * b.perInterned.picoUpper;
-  const entriesFit = Math.max(0, Math.floor(left / Math.max(1, b.perEntry.picoUpper)));
-  return { maxNamespaces, maxRules, internSlots, maxEntriesInRam: entriesFit, maxMessage: 1024, entriesFit };
 }

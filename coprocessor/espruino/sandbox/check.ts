@@ -48,7 +48,9 @@ function platformChecks(fw: Bundle): CheckResult[] {
     const u8 = (s: string) => sb.run(`E.toUint8Array(${JSON.stringify(s)})`) as Uint8Array;
     const api = sb.run('IMANS') as Obj;
     const board = (api.boardHandles as Fn)();
-    const P = (api.createPlatform as Fn)(board, (api.limitsFor as Fn)((api.loadConfig as Fn)((board as Obj).storage))) as Obj;
+    const cfg = (api.loadConfig as Fn)((board as Obj).storage) as Obj;
+    cfg.limits = { maxNamespaces: 2, maxRules: 8, maxEntriesInRam: 8, internSlots: 8, maxMessage: 1024 };
+    const P = (api.createPlatform as Fn)(board, (api.limitsFor as Fn)(cfg, board)) as Obj;
     const msg = 'The quick brown fox jumps over the lazy dog';
     const want: [string, string, string][] = [
       ['sha1', hex((P.hash as Fn)(2, u8(msg)) as Uint8Array), createHash('sha1').update(msg).digest('hex')],

@@ -17,10 +17,14 @@ export interface RunningInterpreter {
   stop(): Promise<void>;
 }
 
-/** Script that stores the board config, then runs the firmware, as a board booting would. */
-export function bootScript(firmware: string, cfg: Partial<BoardConfig>): string {
+/**
+ * Script that stores the board config, then runs the firmware, as a board booting would.
+ * `nowMs` pins Date.now (audit records carry the time) so replies compare with another engine's.
+ */
+export function bootScript(firmware: string, cfg: Partial<BoardConfig>, nowMs?: number): string {
   const full = { ...DEFAULT_CONFIG, ...cfg };
-  return `require("Storage").write(${JSON.stringify(CONFIG_FILE)}, ${JSON.stringify(JSON.stringify(full))});\n${firmware}\nsetInterval(function () {}, 60000);\nconsole.log("FIRMWARE LOADED");\n`;
+  const pin = nowMs === undefined ? '' : `Date.now = function () { return ${nowMs}; };\n`;
+  return `${pin}require("Storage").write(${JSON.stringify(CONFIG_FILE)}, ${JSON.stringify(JSON.stringify(full))});\n${firmware}\nsetInterval(function () {}, 60000);\nconsole.log("FIRMWARE LOADED");\n`;
 }
 
 export function startInterpreter(bin: string, script: string, dir?: string): RunningInterpreter {
