@@ -85,6 +85,7 @@ function hashNames(platform: Platform): string[] {
 
 export function createEngine(platform: Platform): EngineApi & { stats: EngineStats } {
   const limits = platform.limits;
+  // File versions remembered per namespace (grown on demand up to this).
   const cacheSize = platform.profile === 'espruino' ? 64 : 4096;
   const tree = new NamespaceTree<LoadedPolicy, NsList>(limits.maxNamespaces, cacheSize);
   const journal = new Journal(platform.storage, platform.crc32);

@@ -38,4 +38,16 @@ describe('file cache', () => {
     expect(found).toBeGreaterThanOrEqual(8);
     expect(c.get(file(7, 5, 5, null))).toBeNull();
   });
+
+  it('starts small and grows to its size, keeping what it holds', () => {
+    const c = new FileCache<number>(4096);
+    expect(c.capacity()).toBe(64);
+    for (let i = 0; i < 1500; i++) c.set(file(3, i, i & 255, [3, i & 255]), i);
+    expect(c.capacity()).toBe(4096);
+    let found = 0;
+    for (let i = 0; i < 1500; i++) if (c.get(file(3, i, i & 255, [3, i & 255])) === i) found++;
+    expect(found).toBeGreaterThan(1490);
+    for (let i = 0; i < 20000; i++) c.set(file(4, i, 1, null), i);
+    expect(c.capacity()).toBe(4096);
+  });
 });

@@ -25,22 +25,29 @@ export function versionDigest(file: FileInfo): Uint8Array | null {
 }
 
 export class FileCache<T> {
-  private readonly mask: number;
-  private readonly gen: Int32Array;
-  private readonly dev: Float64Array;
-  private readonly ino: Float64Array;
-  private readonly digest: (Uint8Array | null)[];
-  private readonly xattr: (Uint8Array | null)[];
+  private mask = 0;
+  private gen: Int32Array = new Int32Array(0);
+  private dev: Float64Array = new Float64Array(0);
+  private ino: Float64Array = new Float64Array(0);
+  private digest: (Uint8Array | null)[] = [];
+  private xattr: (Uint8Array | null)[] = [];
   /** The caller's arrays last seen equal to the stored copies: an interned FileInfo matches by identity. */
-  private readonly digestRef: (Uint8Array | null)[];
-  private readonly xattrRef: (Uint8Array | null)[];
-  private readonly value: (T | null)[];
+  private digestRef: (Uint8Array | null)[] = [];
+  private xattrRef: (Uint8Array | null)[] = [];
+  private value: (T | null)[] = [];
   private generation = 1;
+  private used = 0;
+  private readonly max: number;
 
-  /** `size` is rounded up to a power of two. */
+  /** Holds up to `size` file versions (rounded up to a power of two); starts small and grows. */
   constructor(size: number) {
     let n = 8;
     while (n < size) n *= 2;
+    this.max = n;
+    this.alloc(n < 64 ? n : 64);
+  }
+
+  private alloc(n: number): void {
     this.mask = n - 1;
     this.gen = new Int32Array(n);
     this.dev = new Float64Array(n);
@@ -57,20 +64,56 @@ export class FileCache<T> {
       this.xattrRef.push(null);
       this.value.push(null);
     }
+    this.used = 0;
   }
 
-  private home(file: FileInfo): number {
-    const lo = file.ino % 4294967296;
-    return ((lo ^ (file.dev * 40503) ^ (lo >>> 13)) >>> 0) & this.mask;
+  private homeOf(dev: number, ino: number): number {
+    const lo = ino % 4294967296;
+    return ((lo ^ (dev * 40503) ^ (lo >>> 13)) >>> 0) & this.mask;
   }
 
   private slot(file: FileInfo): number {
-    const h = this.home(file);
+    const h = this.homeOf(file.dev, file.ino);
     for (let k = 0; k < PROBES; k++) {
       const i = (h + k) & this.mask;
       if (this.gen[i] === this.generation && this.dev[i] === file.dev && this.ino[i] === file.ino) return i;
     }
     return -1;
+  }
+
+  /** A slot for a new key: a free one in its neighbourhood, else its home slot (evicted). */
+  private freeSlot(dev: number, ino: number): number {
+    const h = this.homeOf(dev, ino);
+    for (let k = 0; k < PROBES; k++) {
+      const j = (h + k) & this.mask;
+      if (this.gen[j] !== this.generation) {
+        this.used++;
+        return j;
+      }
+    }
+    return h;
+  }
+
+  /** Twice the slots, entries moved over (their bytes are not copied again). */
+  private grow(): void {
+    const gen = this.gen;
+    const dev = this.dev;
+    const ino = this.ino;
+    const digest = this.digest;
+    const xattr = this.xattr;
+    const value = this.value;
+    const g = this.generation;
+    this.alloc(gen.length * 2);
+    for (let i = 0; i < gen.length; i++) {
+      if (gen[i] !== g) continue;
+      const j = this.freeSlot(dev[i], ino[i]);
+      this.gen[j] = g;
+      this.dev[j] = dev[i];
+      this.ino[j] = ino[i];
+      this.digest[j] = digest[i];
+      this.xattr[j] = xattr[i];
+      this.value[j] = value[i];
+    }
   }
 
   /** The value recorded for this file version, or null (also when the file changed since). */
@@ -93,15 +136,8 @@ export class FileCache<T> {
   set(file: FileInfo, v: T): void {
     let i = this.slot(file);
     if (i < 0) {
-      const h = this.home(file);
-      i = h;
-      for (let k = 0; k < PROBES; k++) {
-        const j = (h + k) & this.mask;
-        if (this.gen[j] !== this.generation) {
-          i = j;
-          break;
-        }
-      }
+      if (this.used * 2 >= this.gen.length && this.gen.length < this.max) this.grow();
+      i = this.freeSlot(file.dev, file.ino);
     }
     this.gen[i] = this.generation;
     this.dev[i] = file.dev;
@@ -118,8 +154,11 @@ export class FileCache<T> {
   /** Forget everything (the policy changed). */
   clear(): void {
     this.generation++;
+    this.used = 0;
     for (let i = 0; i < this.value.length; i++) {
       this.value[i] = null;
+      this.digest[i] = null;
+      this.xattr[i] = null;
       this.digestRef[i] = null;
       this.xattrRef[i] = null;
     }
@@ -131,5 +170,10 @@ export class FileCache<T> {
       const v = this.value[i];
       if (this.gen[i] === this.generation && v !== null) fn(v);
     }
+  }
+
+  /** Slots allocated now (for tests and memory figures). */
+  capacity(): number {
+    return this.gen.length;
   }
 }
