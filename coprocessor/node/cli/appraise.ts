@@ -21,7 +21,10 @@ Appraises FILE (its content and its security.ima) as IMA would, in an in-process
   --cert CERT       X.509 certificate (DER or PEM) for the keyring; repeatable
   --reference LIST  reference digests, sha256sum style: "<hex>  <path>" per line
   --policy FILE     IMA policy to appraise under (default: appraise func=FILE_CHECK appraise_type=imasig)
-  --json            one JSON object on stdout
+  --json            one JSON object on stdout: {file, status, cause, reason, xattr, algo, keyid, audit}
+security.ima is read with getfattr (the attr package); Node has no xattr call.
+"cause" is the kernel's word; "reason" is the engine's, which says unknown-key where the kernel
+says invalid-signature for a keyid no certificate has.
 Exit status: 0 passed, 1 failed or not appraised, 2 usage error.`;
 
 const DEFAULT_POLICY = 'appraise func=FILE_CHECK appraise_type=imasig\n';
