@@ -105,4 +105,10 @@ describe('attestation quotes', () => {
     expect(() => h.attest(77, new Uint8Array(0))).toThrow(/no namespace 77/);
     expect(() => h.attest(0, new Uint8Array(65))).toThrow(/nonce/);
   });
+
+  it('a clock with fractions of a millisecond (the board’s Date.now) still gives integer claims', () => {
+    const h = new Harness({ now: () => 1700000000123.75 });
+    const c = verifyQuote(h.attest(0, new Uint8Array(4)), { publicKey: h.platform.publicKey });
+    expect(c.time).toBe(1700000000123);
+  });
 });

@@ -484,7 +484,7 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
     if (ns === null) throw codedError('NO_SUCH_NAMESPACE', 'no namespace ' + msg.ns);
     if (!(msg.nonce instanceof Uint8Array) || msg.nonce.length > 64) throw codedError('BAD_ARGUMENT', 'nonce must be at most 64 bytes, got ' + describe(msg.nonce));
     const a = aggregateOf(ns);
-    return makeQuote(platform, { ns: ns.id, count: a.count, violations: a.violations, sha1: a.sha1, sha256: a.sha256, nonce: msg.nonce, time: platform.now(), deleted: ns.deleted });
+    return makeQuote(platform, { ns: ns.id, count: a.count, violations: a.violations, sha1: a.sha1, sha256: a.sha256, nonce: msg.nonce, time: Math.floor(platform.now()), deleted: ns.deleted });
   }
 
   // ---- journal replay ----------------------------------------------------------------------
