@@ -12,6 +12,8 @@ import { Decision, LoadedPolicy, PolicyLoad } from './ports.js';
 const WANTED = ACTION.MEASURE | ACTION.APPRAISE | ACTION.AUDIT;
 
 function loaded(p: Policy): LoadedPolicy {
+  // One context and one decision per policy, reused: the engine reads a decision before it asks again.
+  const d: Decision = { measure: false, appraise: false, audit: false, template: '', pcr: 10, req: { signature: false, algos: 0 } };
   const ctx: MatchContext = { func: 0, mask: 0, fsmagic: 0, fsname: '', fsuuid: '', uid: 0, euid: 0, suid: 0, gid: 0, egid: 0, sgid: 0, fowner: 0, fgroup: 0, capSetuid: false, capSetgid: false, data: '' };
   return {
     rules: p.rules.length,
@@ -34,14 +36,14 @@ function loaded(p: Policy): LoadedPolicy {
       ctx.capSetuid = c.euid === 0;
       ctx.capSetgid = c.euid === 0;
       const m = p.match(ctx, WANTED);
-      return {
-        measure: (m.action & ACTION.MEASURE) !== 0,
-        appraise: (m.action & ACTION.APPRAISE) !== 0,
-        audit: (m.action & ACTION.AUDIT) !== 0,
-        template: m.template,
-        pcr: m.pcr,
-        req: { signature: (m.flags & COND.DIGSIG_REQUIRED) !== 0, algos: m.algos },
-      };
+      d.measure = (m.action & ACTION.MEASURE) !== 0;
+      d.appraise = (m.action & ACTION.APPRAISE) !== 0;
+      d.audit = (m.action & ACTION.AUDIT) !== 0;
+      d.template = m.template;
+      d.pcr = m.pcr;
+      d.req.signature = (m.flags & COND.DIGSIG_REQUIRED) !== 0;
+      d.req.algos = m.algos;
+      return d;
     },
     show: function (): string {
       return p.show();
