@@ -12,7 +12,7 @@ import { createBoardSandbox } from '../coprocessor/espruino/sandbox/board-sandbo
 import { measureAtRest } from '../coprocessor/espruino/sandbox/at-rest.js';
 import { findInterpreter } from '../coprocessor/espruino/sandbox/memory-model.js';
 import { eventTrace } from '../coprocessor/espruino/sandbox/scenario.js';
-import { measureBudget } from '../coprocessor/espruino/sandbox/budget.js';
+import { distinctEvents, measureBudget } from '../coprocessor/espruino/sandbox/budget.js';
 import { bootScript, removeInterpreterDir, startInterpreter } from '../coprocessor/espruino/sandbox/interpreter.js';
 import { limitsForMemory, STATE_COST } from '../coprocessor/espruino/platform.js';
 import { PlatformLimits } from '../coprocessor/core/platform.js';
@@ -50,7 +50,7 @@ function batches(events: FileEvent[], enc: WireEncoder): Uint8Array[] {
   return out;
 }
 
-async function sandboxPerEvent(n: number): Promise<void> {
+async function sandboxPerEvent(n: number, distinct: boolean): Promise<void> {
   const portable = await buildPortableBundle();
   const sb = createBoardSandbox();
   try {
@@ -95,7 +95,7 @@ async function sandboxPerEvent(n: number): Promise<void> {
     for (const m of SETUP) feed(host.encode(m));
     const warm = batches(eventTrace(64, 1), host);
     for (const b of warm) feed(b);
-    const events = eventTrace(n, 65);
+    const events = distinct ? distinctEvents(n, 65, 4026532501) : eventTrace(n, 65);
     const bs = batches(events, host);
     const flashBefore = Object.values(sb.flash).reduce((a, s) => a + s.length, 0);
     counts.arrays = counts.bytes = counts.hashes = 0;
@@ -105,7 +105,8 @@ async function sandboxPerEvent(n: number): Promise<void> {
     const flashAfter = Object.values(sb.flash).reduce((a, s) => a + s.length, 0);
     const wire = bs.reduce((a, b) => a + b.length, 0);
     process.stdout.write(
-      `sandbox (V8 in a board-shaped vm), ${n} events in batches of ${BATCH}, 6 distinct files, 3 namespaces:\n` +
+      `sandbox (V8 in a board-shaped vm), ${n} events in batches of ${BATCH}, ` +
+        (distinct ? 'every event a new file (each one measured):\n' : '6 distinct files over 3 namespaces, all measured already (steady state):\n') +
         `  ${(ns / n / 1000).toFixed(1)} µs/event; per event: ${(counts.arrays / n).toFixed(1)} Uint8Array allocations, ${(counts.bytes / n).toFixed(0)} bytes allocated, ` +
         `${(counts.hashes / n).toFixed(2)} native hash calls, ${((flashAfter - flashBefore) / n).toFixed(0)} flash bytes written, ${(wire / n).toFixed(1)} wire bytes in\n`,
     );
@@ -177,7 +178,8 @@ async function main(): Promise<void> {
   const fw = await buildBundle();
   const rest = measureAtRest(fw.code);
   process.stdout.write(`firmware: ${fw.code.length} bytes minified, ${fw.modules.length} modules; at rest: ~${rest.sandboxBlocks} blocks reachable from IMANS (sandbox estimate, lower bound)` + (rest.interpreter ? `, ${rest.interpreter.usage} blocks of ${rest.interpreter.blocksize} bytes on the interpreter (run from flash)` : '') + '\n');
-  await sandboxPerEvent(400);
+  await sandboxPerEvent(400, false);
+  await sandboxPerEvent(400, true);
   const bin = findInterpreter();
   if (!bin) {
     process.stdout.write('interpreter: not available (set ESPRUINO_BIN to a Linux build of Espruino for events/s and the memory budget)\n');
@@ -189,7 +191,7 @@ async function main(): Promise<void> {
   const budget = measureBudget(bin, (await buildPortableBundle()).code, fw.code);
   const f = (c: { blocks: number; blocksize: number; picoUpper: number }) => `${c.blocks} blocks (${c.blocksize} B) ≈ ${c.picoUpper} Pico blocks at most`;
   process.stdout.write(
-    `memory (interpreter, process.memory()):\n  engine at rest ${f(budget.engineAtRest)}\n  per namespace ${f(budget.perNamespace)}\n  per policy rule ${f(budget.perRule)}\n` +
+    `memory (interpreter, process.memory()):\n  engine with its host namespace ${f(budget.engineAtRest)}\n  per intern slot (empty) ${f(budget.perSlot)}\n  per namespace ${f(budget.perNamespace)}\n  per policy rule ${f(budget.perRule)}\n` +
       `  per interned file ${f(budget.perInterned)}\n  per measurement entry ${f(budget.perEntry)}\n  firmware code if run from RAM ${f(budget.firmwareCode)} (0 when saved to flash as .bootcde)\n`,
   );
   process.stdout.write(`  (platform STATE_COST, used for the limits: ${JSON.stringify(STATE_COST)})\n`);

@@ -15,8 +15,8 @@ function boardWith(free: number, blocksize: number): Board {
 
 describe('board limits', () => {
   it('grow with free memory and always keep the host namespace and one entry', () => {
-    const small = limitsForMemory(6000, 13);
-    const big = limitsForMemory(13000, 14);
+    const small = limitsForMemory(9000, 13);
+    const big = limitsForMemory(16000, 14);
     expect(small.maxNamespaces).toBeGreaterThanOrEqual(1);
     expect(small.maxEntriesInRam).toBeGreaterThanOrEqual(1);
     expect(big.maxNamespaces).toBeGreaterThan(small.maxNamespaces);
@@ -24,10 +24,11 @@ describe('board limits', () => {
     // What the limits allow fits in what was free (the per-item costs, scaled to the block size).
     const scale = STATE_COST.blocksize / 14;
     const used =
+      STATE_COST.engine * scale +
       big.maxNamespaces * (STATE_COST.namespace + big.maxRules * STATE_COST.rule) * scale +
       big.internSlots * STATE_COST.interned * scale +
       big.maxNamespaces * big.maxEntriesInRam * STATE_COST.entry * scale;
-    expect(used).toBeLessThanOrEqual(13000);
+    expect(used).toBeLessThanOrEqual(16000);
   });
 
   it('refuse to start an engine that cannot fit, with a clear error', () => {
@@ -36,9 +37,9 @@ describe('board limits', () => {
   });
 
   it('take the config over the memory estimate, key by key', () => {
-    const l = limitsFor({ ...DEFAULT_CONFIG, limits: { maxNamespaces: 2 } }, boardWith(13000, 14));
+    const l = limitsFor({ ...DEFAULT_CONFIG, limits: { maxNamespaces: 2 } }, boardWith(16000, 14));
     expect(l.maxNamespaces).toBe(2);
-    expect(l.internSlots).toBe(limitsForMemory(13000, 14).internSlots);
+    expect(l.internSlots).toBe(limitsForMemory(16000, 14).internSlots);
     const all = { maxNamespaces: 3, maxRules: 4, maxEntriesInRam: 5, internSlots: 6, maxMessage: 512 };
     expect(limitsFor({ ...DEFAULT_CONFIG, limits: all }, boardWith(100, 13))).toEqual(all);
   });

@@ -21,10 +21,12 @@ function boardError(code: string, text: string): Error {
 
 /**
  * Variable blocks each piece of engine state takes, measured by bench:espruino on the interpreter's
- * Linux build (27-byte blocks; code run from flash, as a board runs its .bootcde). On a board with
- * smaller blocks they are scaled by bytes, an upper bound: only byte data really grows.
+ * Linux build (27-byte blocks; code run from flash, as a board runs its .bootcde): the engine
+ * without namespaces, a namespace (its list, caches, keyring), a policy rule, an intern slot
+ * holding a file, a measurement entry. On a board with smaller blocks they are scaled by bytes,
+ * an upper bound: only byte data really grows.
  */
-export const STATE_COST = { blocksize: 27, namespace: 1010, rule: 55, interned: 23, entry: 21 };
+export const STATE_COST = { blocksize: 27, engine: 1540, namespace: 1010, rule: 55, interned: 25, entry: 21 };
 /** Bytes kept free for the link (frame buffers, window, reassembly), one message being decoded and its replies. */
 export const RESERVE_BYTES = 12 * 1024;
 export const BOARD_MAX_MESSAGE = 1024;
@@ -32,21 +34,22 @@ export const BOARD_MAX_RULES = 16;
 
 /**
  * Limits that fit `freeBlocks` (free after the firmware loaded, before the engine starts): the
- * host namespace, then as many namespaces as 60% of what is left holds, the intern table, and the
+ * engine and its host namespace, then as many namespaces as 60% of what is left holds, the intern table, and the
  * measurement entries each namespace keeps in RAM with the rest. Throws NO_MEMORY when not even
  * the host namespace fits: better a clear refusal at boot than an out-of-memory later.
  */
 export function limitsForMemory(freeBlocks: number, blocksize: number): PlatformLimits {
   const scale = STATE_COST.blocksize / blocksize;
+  const engine = Math.ceil(STATE_COST.engine * scale);
   const ns = Math.ceil((STATE_COST.namespace + BOARD_MAX_RULES * STATE_COST.rule) * scale);
   const interned = Math.ceil(STATE_COST.interned * scale);
   const entry = Math.ceil(STATE_COST.entry * scale);
   const reserve = Math.ceil(RESERVE_BYTES / blocksize);
-  const need = reserve + ns + 4 * interned + entry;
+  const need = reserve + engine + ns + 4 * interned + entry;
   if (freeBlocks < need) {
     throw boardError('NO_MEMORY', 'the engine needs ' + need + ' free variable blocks on this board, ' + freeBlocks + ' are free');
   }
-  let left = freeBlocks - reserve - ns;
+  let left = freeBlocks - reserve - engine - ns;
   const internSlots = Math.max(4, Math.min(256, Math.floor((left * 0.15) / interned)));
   left -= internSlots * interned;
   const extra = Math.min(63, Math.floor((left * 0.6) / ns));

@@ -24,7 +24,10 @@ export interface Cost {
 }
 
 export interface Budget {
+  /** The engine with its host namespace, right after createEngine. */
   engineAtRest: Cost;
+  /** One slot of the intern table, empty (the decoder's table is sized at HELLO). */
+  perSlot: Cost;
   perNamespace: Cost;
   perRule: Cost;
   perInterned: Cost;
@@ -33,7 +36,7 @@ export interface Budget {
   firmwareCode: Cost;
 }
 
-function distinctEvents(n: number, firstId: number, mntns: number): FileEvent[] {
+export function distinctEvents(n: number, firstId: number, mntns: number): FileEvent[] {
   const base = eventTrace(1)[0];
   const out: FileEvent[] = [];
   for (let i = 0; i < n; i++) {
@@ -140,7 +143,8 @@ for (var i = 0; i < PH.length; i++) {
   const fwLines = runOnInterpreter(bin, 'var m0 = process.memory().usage;\n' + 'eval(' + JSON.stringify(firmware) + ');\nconsole.log("BUDGET fw " + (process.memory().usage - m0));\n', 'BUDGET ', 60_000);
   const fw = Number((fwLines[0] ?? 'fw 0').split(' ')[1]);
   return {
-    engineAtRest: cost(at.hello - at.loaded, blocksize, 1),
+    engineAtRest: cost(at.engine - at.loaded, blocksize, 1),
+    perSlot: cost(at.hello - at.engine, blocksize, 1024),
     perNamespace: cost(at.namespaces - at.hello, blocksize, N_NS),
     perRule: cost(at.policyN - at.policy1, blocksize, N_RULES),
     perInterned: cost(at.interned - at.clear, blocksize, N_FILES),
