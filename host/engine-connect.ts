@@ -14,6 +14,7 @@ import { createCborxCodec } from '../protocol/node/cborx.js';
 import { createPtyPair, PtyPair } from '../protocol/node/transports/pty.js';
 import { openSerial } from '../protocol/node/transports/serial.js';
 import { connectTcp } from '../protocol/node/transports/tcp.js';
+import { PacedTransport } from '../protocol/node/transports/paced.js';
 import { LinkEngineClient } from './engine-client.js';
 
 const IMANS = fileURLToPath(new URL('../bin/imans.mjs', import.meta.url));
@@ -65,6 +66,8 @@ export class LocalEngine {
 
 export interface EngineConnection {
   client: LinkEngineClient;
+  /** The link under the client, for its counters. */
+  link: Link;
   /** Present for `--engine local`. */
   local?: LocalEngine;
   /** Close the client and the transport, stop a local engine. */
@@ -78,6 +81,10 @@ export interface ConnectOptions {
   readyTimeoutMs?: number;
   /** Link liveness: keep-alive interval (default 1000 ms; the link is declared down after 3.5 of them). */
   keepaliveMs?: number;
+  /** Line speed of a serial device (default 115200; a pty ignores it). */
+  baud?: number;
+  /** Pace this end's output to `baud`, as a real UART would carry it (benchmarks and the simulator over a pty). */
+  pace?: boolean;
 }
 
 /** Connect to the engine `spec` names; resolves once the session is up. */
@@ -88,7 +95,7 @@ export async function connectEngine(spec: string, opts: ConnectOptions = {}): Pr
   let local: LocalEngine | undefined;
   if (spec === 'local') {
     pty = await createPtyPair();
-    transport = await openSerial(pty.a);
+    transport = await openSerial(pty.a, opts.baud);
     local = new LocalEngine(pty.b, opts.stateDir, log);
     local.start();
   } else if (spec.startsWith('tcp://')) {
@@ -96,10 +103,11 @@ export async function connectEngine(spec: string, opts: ConnectOptions = {}): Pr
     if (!m) throw new ConnectError(`--engine ${spec}: expected tcp://HOST:PORT`, 'BAD_ENGINE_SPEC');
     transport = await connectTcp(Number(m[2]), m[1]);
   } else if (spec.startsWith('/')) {
-    transport = await openSerial(spec);
+    transport = await openSerial(spec, opts.baud);
   } else {
     throw new ConnectError(`--engine ${spec}: expected local, a device path or tcp://HOST:PORT`, 'BAD_ENGINE_SPEC');
   }
+  if (opts.pace) transport = new PacedTransport(transport, { baud: opts.baud ?? 115200 });
   const link = new Link(transport, {
     crc32: (b: Uint8Array) => crc32(b) >>> 0,
     maxMessage: 65536,
@@ -124,5 +132,5 @@ export async function connectEngine(spec: string, opts: ConnectOptions = {}): Pr
     await cleanup();
     throw new ConnectError(`no answer from the engine (${spec}): ${(e as Error).message}${why ? `; engine said: ${why}` : ''}`, 'ENGINE_UNREACHABLE');
   }
-  return { client, local, close: cleanup };
+  return { client, link, local, close: cleanup };
 }

@@ -2,27 +2,17 @@
 // running elsewhere: a board, the Espruino interpreter on a pty, a TCP service), the host's
 // protocol client on the other; namespaces and policies from a setup file, then a recorded trace
 // replayed through the real link, verdicts printed, and a summary of what crossed the wire.
-import { spawn, ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, runCommand, intOption, UsageError } from '../../cli/args.js';
-import { Link } from '../../protocol/link.js';
-import { APPRAISAL, CONTROL_OP, FileEvent, FUNC, VERDICT, Verdict } from '../../protocol/messages.js';
+import { APPRAISAL, CONTROL_OP, FileEvent, FUNC, Hello, VERDICT, Verdict } from '../../protocol/messages.js';
 import { toHex } from '../../protocol/bytes.js';
-import { createCborxCodec } from '../../protocol/node/cborx.js';
-import { Transport } from '../../protocol/transport.js';
-import { createPtyPair, PtyPair } from '../../protocol/node/transports/pty.js';
-import { openSerial } from '../../protocol/node/transports/serial.js';
-import { connectTcp } from '../../protocol/node/transports/tcp.js';
-import { PacedTransport } from '../../protocol/node/transports/paced.js';
-import { crc32 } from 'node:zlib';
-import { LinkEngineClient } from '../engine-client.js';
 import { parseTraceLine } from '../sources/trace.js';
+import { connectEngine } from '../engine-connect.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SAMPLE = join(HERE, '..', 'traces', 'sample.jsonl');
-const BIN = join(HERE, '..', '..', 'bin', 'imans.mjs');
 
 const HELP = `usage: imans sim [--engine local|PATH|tcp://HOST:PORT] [--trace FILE] [--setup FILE]
                  [--baud N] [--repeat N] [--json] [--quiet]
@@ -100,39 +90,6 @@ function describeVerdict(v: Verdict, nsLabel: (ns: number) => string): string {
   return words.join(' ');
 }
 
-interface Engine {
-  transport: Transport;
-  stop(): Promise<void>;
-  describe: string;
-}
-
-async function startEngine(spec: string, baud: number): Promise<Engine> {
-  if (spec === 'local') {
-    const pair: PtyPair = await createPtyPair();
-    const child: ChildProcess = spawn(process.execPath, [BIN, 'engine', '--port', pair.b, '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    const exited = new Promise<void>((res) => child.once('exit', () => res()));
-    const t = await openSerial(pair.a, baud);
-    return {
-      transport: t,
-      describe: `local Node engine (pid ${child.pid}) over pty ${pair.a} <-> ${pair.b}`,
-      async stop() {
-        t.close();
-        if (child.exitCode === null) child.kill('SIGTERM');
-        await exited;
-        await pair.close();
-      },
-    };
-  }
-  const m = /^tcp:\/\/(.+):(\d+)$/.exec(spec);
-  if (m) {
-    const t = await connectTcp(Number(m[2]), m[1]);
-    return { transport: t, describe: `engine at ${spec}`, stop: async () => t.close() };
-  }
-  if (spec.startsWith('tcp:')) throw new UsageError(`--engine expects tcp://HOST:PORT, got "${spec}"`);
-  const t = await openSerial(spec, baud);
-  return { transport: t, describe: `engine on ${spec} at ${baud} baud`, stop: async () => t.close() };
-}
-
 export async function run(argv: string[]): Promise<number> {
   return runCommand('sim', async () => {
     const a = parse(
@@ -156,13 +113,14 @@ export async function run(argv: string[]): Promise<number> {
 
     const trace = loadTrace(traceFile);
     const setup = v.setup !== undefined || existsSync(setupFile) ? loadSetup(setupFile) : {};
-    const engine = await startEngine((v.engine as string | undefined) ?? 'local', baud);
-    const transport = paced ? new PacedTransport(engine.transport, { baud }) : engine.transport;
-    const link = new Link(transport, { crc32: (b) => crc32(b) >>> 0 });
-    const client = new LinkEngineClient({ link, codec: createCborxCodec() });
+    const spec = (v.engine as string | undefined) ?? 'local';
+    if (spec !== 'local' && !spec.startsWith('/') && !/^tcp:\/\/.+:\d+$/.test(spec)) throw new UsageError(`--engine expects local, a device path or tcp://HOST:PORT, got "${spec}"`);
+    const conn = await connectEngine(spec, { baud, pace: paced, log: quiet ? undefined : (l) => process.stderr.write(l + '\n') });
+    const { client, link } = conn;
+    const describe = spec === 'local' ? `local Node engine (pid ${conn.local?.child?.pid}) over a socat pty pair` : `engine at ${spec}`;
     try {
-      out(`imans sim: ${engine.describe}${paced ? `, host output paced to ${baud} baud` : ''}`);
-      const hello = await client.ready(15_000);
+      const hello = conn.client.engine as Hello;
+      out(`imans sim: ${describe}${paced ? `, host output paced to ${baud} baud` : ''}`);
       out(`engine: profile ${hello.profile}, protocol ${hello.version}, intern slots ${hello.limits.internSlots}, max frame ${hello.limits.maxFrame}`);
 
       // Namespaces and policies.
@@ -235,7 +193,7 @@ export async function run(argv: string[]): Promise<number> {
         aggregates[name] = { count: ag.count, sha1: toHex(ag.sha1), sha256: toHex(ag.sha256) };
       }
       const summary = {
-        engine: engine.describe,
+        engine: describe,
         trace: traceFile,
         events: total,
         verdicts,
@@ -261,8 +219,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       return summary.lost === 0 ? 0 : 1;
     } finally {
-      client.close();
-      await engine.stop();
+      await conn.close();
     }
   });
 }
