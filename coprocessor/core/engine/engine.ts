@@ -20,9 +20,11 @@ import { Args, boolArg, bytesArg, codedError, fileArg, intArg, textArg, describe
 import { AUDIT_INTEGRITY_DATA, AUDIT_INTEGRITY_PCR, integrityMessage, integrityRule, stamp } from './audit.js';
 import { Journal } from './journal.js';
 import { FileState, Namespace, NamespaceTree } from './namespaces.js';
+import { FileCache } from './file-cache.js';
 import { Decision, FileMeasurement, LoadedPolicy, NsList } from './ports.js';
 import { createList } from './list-port.js';
-import { loadPolicy } from './policy-port.js';
+import { eventContext, loadPolicy } from './policy-port.js';
+import { MatchContext } from '../policy/index.js';
 import { makeQuote } from './quote.js';
 
 export type Ns = Namespace<LoadedPolicy, NsList>;
@@ -85,9 +87,10 @@ function hashNames(platform: Platform): string[] {
 
 export function createEngine(platform: Platform): EngineApi & { stats: EngineStats } {
   const limits = platform.limits;
-  // File versions remembered per namespace (grown on demand up to this).
-  const cacheSize = platform.profile === 'espruino' ? 64 : 4096;
-  const tree = new NamespaceTree<LoadedPolicy, NsList>(limits.maxNamespaces, cacheSize);
+  const tree = new NamespaceTree<LoadedPolicy, NsList>(limits.maxNamespaces);
+  // Per file version (grown on demand up to this many), what each namespace knows of it,
+  // indexed by namespace id: one lookup per event, whatever the depth of its namespace.
+  const files = new FileCache<(FileState | null)[]>(platform.profile === 'espruino' ? 64 : 16384);
   const journal = new Journal(platform.storage, platform.crc32);
   const stats: EngineStats = { events: 0, denied: 0, measurements: 0, violations: 0, appraisals: 0, appraisalCacheHits: 0, audits: 0, listFull: 0, replayed: 0, replayFailed: 0 };
   let auditSerial = 0;
@@ -110,11 +113,15 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
   }
 
   function clearAppraisals(): void {
-    for (let i = 0; i < tree.all.length; i++)
-      tree.all[i].files.each(function (s: FileState): void {
-        s.outcomes[0] = null;
-        s.outcomes[1] = null;
-      });
+    files.each(function (states: (FileState | null)[]): void {
+      for (let i = 0; i < states.length; i++) {
+        const s = states[i];
+        if (s) {
+          s.outcomes[0] = null;
+          s.outcomes[1] = null;
+        }
+      }
+    });
   }
 
   const host = tree.createHost();
@@ -173,30 +180,46 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
 
   // ---- appraisal ---------------------------------------------------------------------------
 
-  /** The state `ns` keeps for this file version, created when absent. */
-  function stateOf(ns: Ns, file: FileInfo): FileState {
-    let s = ns.files.get(file);
-    if (s === null) {
+  /** Every namespace's state for this file version, created when absent. */
+  function statesOf(file: FileInfo): (FileState | null)[] {
+    let states = files.get(file);
+    if (states === null) {
+      states = [];
+      files.set(file, states);
+    }
+    return states;
+  }
+
+  /** The state `ns` keeps in `states`, created when absent. */
+  function stateIn(states: (FileState | null)[], ns: Ns): FileState {
+    let s = ns.id < states.length ? states[ns.id] : null;
+    if (!s) {
       s = { measured: false, audited: false, outcomes: [null, null] };
-      ns.files.set(file, s);
+      while (states.length <= ns.id) states.push(null);
+      states[ns.id] = s;
     }
     return s;
   }
 
-  /** Appraisal in `ns` with its trust chain; `fresh` tells whether it was computed now. */
-  function appraiseIn(ns: Ns, s: FileState, file: FileInfo, req: Requirement, nocache: boolean): { out: Outcome; fresh: boolean } {
+  /** Set by appraiseIn: whether its outcome was computed now (else it came from the cache). */
+  let appraisedNow = false;
+
+  /** Appraisal in `ns` with its trust chain. */
+  function appraiseIn(ns: Ns, s: FileState, file: FileInfo, req: Requirement, nocache: boolean): Outcome {
     const slot = req.signature ? 1 : 0;
     // appraise_algos= rules are rare: their outcomes are not kept.
     const keep = req.algos === 0;
     const hit = s.outcomes[slot];
     if (keep && !nocache && hit !== null) {
       stats.appraisalCacheHits++;
-      return { out: hit, fresh: false };
+      appraisedNow = false;
+      return hit;
     }
     const out = appraiseFile(platform, ns.trustChain, file, req);
     stats.appraisals++;
     if (keep) s.outcomes[slot] = out;
-    return { out: out, fresh: true };
+    appraisedNow = true;
+    return out;
   }
 
   // ---- events ------------------------------------------------------------------------------
@@ -213,14 +236,18 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
     let code = 0;
     let cacheable = true;
     let m: FileMeasurement | null = null;
+    let ctx: MatchContext | null = null;
+    let states: (FileState | null)[] | null = null;
     for (let i = 0; i < chain.length; i++) {
       const ns = chain[i];
       const st: NsStatus = { ns: ns.id, measured: false, appraisal: APPRAISAL.NOT_APPRAISED, cause: '' };
       statuses.push(st);
       if (ns.policy === null) continue;
-      const d = ns.policy.decide(ev);
+      if (ctx === null) ctx = eventContext(ev);
+      const d = ns.policy.decide(ctx);
       if (!d.measure && !d.appraise && !d.audit) continue;
-      const fst = stateOf(ns, file);
+      if (states === null) states = statesOf(file);
+      const fst = stateIn(states, ns);
       if (d.measure) {
         if (ev.flags & (EVENT_FLAG.TOMTOU | EVENT_FLAG.OPEN_WRITERS)) {
           cacheable = false;
@@ -243,13 +270,13 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
         code |= VERDICT.MEASURED;
       }
       if (d.appraise) {
-        const r = appraiseIn(ns, fst, file, d.req, false);
-        st.appraisal = r.out.appraisal;
-        st.cause = r.out.cause;
+        const out = appraiseIn(ns, fst, file, d.req, false);
+        st.appraisal = out.appraisal;
+        st.cause = out.cause;
         code |= VERDICT.APPRAISED;
-        if (r.out.appraisal !== APPRAISAL.PASS) {
+        if (out.appraisal !== APPRAISAL.PASS) {
           code |= VERDICT.DENY;
-          if (r.fresh) audit.push(integrityMessage(AUDIT_INTEGRITY_DATA, nextStamp(), ev.proc, file, 'appraise_data', kernelCause(r.out.cause), false));
+          if (appraisedNow) audit.push(integrityMessage(AUDIT_INTEGRITY_DATA, nextStamp(), ev.proc, file, 'appraise_data', kernelCause(out.cause), false));
         }
       }
       if (d.audit) {
@@ -355,7 +382,9 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
     if (!r.ok) throw codedError('POLICY_INVALID', r.error);
     if (limits.maxRules > 0 && r.policy.rules > limits.maxRules) throw codedError('CAPACITY', 'policy has ' + r.policy.rules + ' rules; this engine holds at most ' + limits.maxRules + ' per namespace');
     ns.policy = r.policy;
-    ns.files.clear();
+    files.each(function (states: (FileState | null)[]): void {
+      if (ns.id < states.length) states[ns.id] = null;
+    });
     record([J.POLICY, ns.id, text]);
     return { rules: r.policy.rules };
   }
@@ -440,7 +469,7 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
     if (ns.policy === null) return NO_REQUIREMENT;
     const mask = func === FUNC.BPRM_CHECK || func === FUNC.MMAP_CHECK ? 1 : 4;
     const proc = { pid: 0, mntns: ns.mntns, userns: ns.userns, uid: 0, euid: 0, suid: 0, gid: 0, egid: 0, sgid: 0, auid: 4294967295, ses: 4294967295, comm: '' };
-    const d = ns.policy.decide({ id: 0, func: func, mask: mask, flags: 0, proc: proc, file: file });
+    const d = ns.policy.decide(eventContext({ id: 0, func: func, mask: mask, flags: 0, proc: proc, file: file }));
     return d.appraise ? d.req : NO_REQUIREMENT;
   }
 
@@ -461,17 +490,16 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
       let code = VERDICT.APPRAISED;
       for (let i = 0; i < ns.chain.length; i++) {
         const n = ns.chain[i];
-        const r = appraiseIn(n, stateOf(n, file), file, requirementFor(n, file, func), nocache);
-        statuses.push({ ns: n.id, measured: false, appraisal: r.out.appraisal, cause: r.out.cause });
-        if (r.out.appraisal !== APPRAISAL.PASS) code |= VERDICT.DENY;
+        const out = appraiseIn(n, stateIn(statesOf(file), n), file, requirementFor(n, file, func), nocache);
+        statuses.push({ ns: n.id, measured: false, appraisal: out.appraisal, cause: out.cause });
+        if (out.appraisal !== APPRAISAL.PASS) code |= VERDICT.DENY;
       }
       return { statuses: statuses, code: code };
     }
     if (op === QUERY_OP.IS_SIGNED) {
-      const r = appraiseIn(ns, stateOf(ns, file), file, { signature: true, algos: 0 }, nocache);
-      const signed = r.out.appraisal === APPRAISAL.PASS;
-      const out: { [k: string]: unknown } = { signed: signed, cause: r.out.cause };
-      if (r.out.keyid !== 0) out.keyid = r.out.keyid;
+      const r = appraiseIn(ns, stateIn(statesOf(file), ns), file, { signature: true, algos: 0 }, nocache);
+      const out: { [k: string]: unknown } = { signed: r.appraisal === APPRAISAL.PASS, cause: r.cause };
+      if (r.keyid !== 0) out.keyid = r.keyid;
       return out;
     }
     throw codedError('BAD_ARGUMENT', 'unknown QUERY operation ' + op);

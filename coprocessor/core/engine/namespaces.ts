@@ -7,7 +7,6 @@
 // Portable (Espruino profile): namespaces live in an array scanned linearly (there are few),
 // with a one-entry memo for the hot lookup.
 import { Trust } from './keyring.js';
-import { FileCache } from './file-cache.js';
 import { Outcome } from './appraise.js';
 
 export interface FinalAggregate {
@@ -36,10 +35,9 @@ export interface Namespace<P, L> {
   list: L | null;
   /** Set when deleted: the aggregate at deletion. */
   final: FinalAggregate | null;
-  /** What this namespace knows per file version, like the kernel's iint flags. */
-  files: FileCache<FileState>;
 }
 
+/** What one namespace knows of one file version, like the kernel's iint flags. */
 export interface FileState {
   /** IMA_MEASURED: the file version is in this namespace's list. */
   measured: boolean;
@@ -70,10 +68,7 @@ export class NamespaceTree<P, L> {
   private memoUserns = -1;
   private memoNs: Namespace<P, L> | null = null;
 
-  constructor(
-    private readonly maxLive: number,
-    private readonly cacheSize: number,
-  ) {}
+  constructor(private readonly maxLive: number) {}
 
   private make(spec: NamespaceSpec, parent: Namespace<P, L> | null): Namespace<P, L> {
     const ns: Namespace<P, L> = {
@@ -90,7 +85,6 @@ export class NamespaceTree<P, L> {
       policy: null,
       list: null,
       final: null,
-      files: new FileCache<FileState>(this.cacheSize),
     };
     ns.chain = [ns].concat(parent ? parent.chain : []);
     for (let i = 0; i < ns.chain.length; i++) ns.trustChain.push(ns.chain[i].trust);

@@ -1,6 +1,7 @@
 // The engine's view of a loaded IMA policy (ports.ts LoadedPolicy) over coprocessor/core/policy:
-// an event's hook, mask, file and credentials become the policy's match context, and the first
-// matching rule per action pair decides what the namespace does with it.
+// an event's hook, mask, file and credentials become the policy's match context (built once per
+// event, whatever the number of namespaces on its path), and the first matching rule per action
+// pair decides what a namespace does with it.
 // The process's capabilities do not reach the engine: a process with euid 0 is taken to hold
 // CAP_SETUID and CAP_SETGID (so euid=/egid= rules also match its suid/uid, sgid/gid, as the
 // kernel does for such a caller), any other process not.
@@ -11,30 +12,36 @@ import { Decision, LoadedPolicy, PolicyLoad } from './ports.js';
 
 const WANTED = ACTION.MEASURE | ACTION.APPRAISE | ACTION.AUDIT;
 
+/** What every namespace's policy sees of an event. */
+export function eventContext(ev: FileEvent): MatchContext {
+  const f = ev.file;
+  const c = ev.proc;
+  return {
+    func: ev.func,
+    mask: ev.mask,
+    fsmagic: f.fsmagic,
+    fsname: f.fsname,
+    fsuuid: f.fsuuid,
+    uid: c.uid,
+    euid: c.euid,
+    suid: c.suid,
+    gid: c.gid,
+    egid: c.egid,
+    sgid: c.sgid,
+    fowner: f.uid,
+    fgroup: f.gid,
+    capSetuid: c.euid === 0,
+    capSetgid: c.euid === 0,
+    data: '',
+  };
+}
+
 function loaded(p: Policy): LoadedPolicy {
-  // One context and one decision per policy, reused: the engine reads a decision before it asks again.
+  // One decision per policy, reused: the engine reads a decision before it asks the policy again.
   const d: Decision = { measure: false, appraise: false, audit: false, template: '', pcr: 10, req: { signature: false, algos: 0 } };
-  const ctx: MatchContext = { func: 0, mask: 0, fsmagic: 0, fsname: '', fsuuid: '', uid: 0, euid: 0, suid: 0, gid: 0, egid: 0, sgid: 0, fowner: 0, fgroup: 0, capSetuid: false, capSetgid: false, data: '' };
   return {
     rules: p.rules.length,
-    decide: function (ev: FileEvent): Decision {
-      const f = ev.file;
-      const c = ev.proc;
-      ctx.func = ev.func;
-      ctx.mask = ev.mask;
-      ctx.fsmagic = f.fsmagic;
-      ctx.fsname = f.fsname;
-      ctx.fsuuid = f.fsuuid;
-      ctx.uid = c.uid;
-      ctx.euid = c.euid;
-      ctx.suid = c.suid;
-      ctx.gid = c.gid;
-      ctx.egid = c.egid;
-      ctx.sgid = c.sgid;
-      ctx.fowner = f.uid;
-      ctx.fgroup = f.gid;
-      ctx.capSetuid = c.euid === 0;
-      ctx.capSetgid = c.euid === 0;
+    decide: function (ctx: MatchContext): Decision {
       const m = p.match(ctx, WANTED);
       d.measure = (m.action & ACTION.MEASURE) !== 0;
       d.appraise = (m.action & ACTION.APPRAISE) !== 0;

@@ -2,7 +2,7 @@
 // engine's own terms. `policy-port.ts` and `list-port.ts` implement these over
 // coprocessor/core/policy and coprocessor/core/ima; the engine depends on nothing else of theirs.
 // Portable (Espruino profile).
-import { FileEvent } from '../../../protocol/messages.js';
+import { MatchContext } from '../policy/index.js';
 import { Requirement } from './appraise.js';
 
 /** A loaded policy's answer for one event (first match per action pair, ima_match_policy). */
@@ -20,7 +20,8 @@ export interface Decision {
 
 export interface LoadedPolicy {
   rules: number;
-  decide(ev: FileEvent): Decision;
+  /** `ctx` from policy-port's eventContext(event). */
+  decide(ctx: MatchContext): Decision;
   /** The kernel's read-back form. */
   show(): string;
 }
