@@ -104,7 +104,7 @@ console.log('memory per 100,000 measurement entries (one namespace, ima-ng, sha1
   const m1 = process.memoryUsage();
   const count = control(engine, CONTROL_OP.AGGREGATE, { ns: 0 }).count;
   const bytes = m1.heapUsed - m0.heapUsed + (m1.arrayBuffers - m0.arrayBuffers);
-  console.log(`  ${fmt(count)} entries: ${(bytes / 1048576).toFixed(1)} MB (heap + array buffers${gc ? ', after gc' : ', no gc: run with node --expose-gc for a tighter figure'})`);
+  console.log(`  ${fmt(count)} entries: ${(bytes / 1048576).toFixed(1)} MB (the whole engine: list, and its table of up to 8,192 recent file versions; heap + array buffers${gc ? ', after gc' : ', no gc: run with node --expose-gc for a tighter figure'})`);
 }
 
 console.log('measure + appraise (imasig, RSA-2048), every namespace on the path measuring and appraising, batches of ' + BATCH);

@@ -90,7 +90,7 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
   const tree = new NamespaceTree<LoadedPolicy, NsList>(limits.maxNamespaces);
   // Per file version (grown on demand up to this many), what each namespace knows of it,
   // indexed by namespace id: one lookup per event, whatever the depth of its namespace.
-  const files = new FileCache<(FileState | null)[]>(platform.profile === 'espruino' ? 64 : 16384);
+  const files = new FileCache<(FileState | null)[]>(platform.profile === 'espruino' ? 64 : 8192);
   const journal = new Journal(platform.storage, platform.crc32);
   const stats: EngineStats = { events: 0, denied: 0, measurements: 0, violations: 0, appraisals: 0, appraisalCacheHits: 0, audits: 0, listFull: 0, replayed: 0, replayFailed: 0 };
   let auditSerial = 0;
