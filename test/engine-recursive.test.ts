@@ -93,6 +93,21 @@ describe('recursive measurement', () => {
     expect(h.query(QUERY_OP.STATS, {}).measurements).toBe(2);
   });
 
+  it('a new policy measures again what the old one measured, with its own template', () => {
+    const h = new Harness();
+    const deep = h.nsCreate(350);
+    h.policy(0, 'measure func=FILE_CHECK\n');
+    h.policy(deep, 'measure func=FILE_CHECK\n');
+    const f = write('repolicy', 'policy changes\n', k1);
+    h.open(f, 350);
+    h.policy(deep, 'measure func=FILE_CHECK template=ima-sig\n');
+    h.open(f, 350);
+    const l = lines(h, deep);
+    expect(l.map((x) => x.split(' ')[2])).toEqual(['ima-ng', 'ima-ng', 'ima-sig']);
+    // the host's own state for the file is untouched by the child's policy load
+    expect(h.aggregate(0).count).toBe(2);
+  });
+
   it('violations: zero-digest entries where the policy measures, 0xff extended, INTEGRITY_PCR records, not cacheable', () => {
     const h = new Harness();
     const child = h.nsCreate(300);

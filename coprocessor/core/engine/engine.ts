@@ -88,9 +88,9 @@ function hashNames(platform: Platform): string[] {
 export function createEngine(platform: Platform): EngineApi & { stats: EngineStats } {
   const limits = platform.limits;
   const tree = new NamespaceTree<LoadedPolicy, NsList>(limits.maxNamespaces);
-  // Per file version (grown on demand up to this many), what each namespace knows of it,
-  // indexed by namespace id: one lookup per event, whatever the depth of its namespace.
-  const files = new FileCache<(FileState | null)[]>(platform.profile === 'espruino' ? 64 : 8192);
+  // Per file version (grown on demand up to this many), what each namespace that met it knows
+  // of it: one table lookup per event, whatever the depth of its namespace.
+  const files = new FileCache<FileState[]>(platform.profile === 'espruino' ? 64 : 8192);
   const journal = new Journal(platform.storage, platform.crc32);
   const stats: EngineStats = { events: 0, denied: 0, measurements: 0, violations: 0, appraisals: 0, appraisalCacheHits: 0, audits: 0, listFull: 0, replayed: 0, replayFailed: 0 };
   let auditSerial = 0;
@@ -113,13 +113,10 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
   }
 
   function clearAppraisals(): void {
-    files.each(function (states: (FileState | null)[]): void {
+    files.each(function (states: FileState[]): void {
       for (let i = 0; i < states.length; i++) {
-        const s = states[i];
-        if (s) {
-          s.outcomes[0] = null;
-          s.outcomes[1] = null;
-        }
+        states[i].outcomes[0] = null;
+        states[i].outcomes[1] = null;
       }
     });
   }
@@ -180,8 +177,8 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
 
   // ---- appraisal ---------------------------------------------------------------------------
 
-  /** Every namespace's state for this file version, created when absent. */
-  function statesOf(file: FileInfo): (FileState | null)[] {
+  /** The states namespaces keep for this file version (one per namespace that met it). */
+  function statesOf(file: FileInfo): FileState[] {
     let states = files.get(file);
     if (states === null) {
       states = [];
@@ -191,13 +188,10 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
   }
 
   /** The state `ns` keeps in `states`, created when absent. */
-  function stateIn(states: (FileState | null)[], ns: Ns): FileState {
-    let s = ns.id < states.length ? states[ns.id] : null;
-    if (!s) {
-      s = { measured: false, audited: false, outcomes: [null, null] };
-      while (states.length <= ns.id) states.push(null);
-      states[ns.id] = s;
-    }
+  function stateIn(states: FileState[], ns: Ns): FileState {
+    for (let i = 0; i < states.length; i++) if (states[i].ns === ns.id) return states[i];
+    const s: FileState = { ns: ns.id, measured: false, audited: false, outcomes: [null, null] };
+    states.push(s);
     return s;
   }
 
@@ -237,7 +231,7 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
     let cacheable = true;
     let m: FileMeasurement | null = null;
     let ctx: MatchContext | null = null;
-    let states: (FileState | null)[] | null = null;
+    let states: FileState[] | null = null;
     for (let i = 0; i < chain.length; i++) {
       const ns = chain[i];
       const st: NsStatus = { ns: ns.id, measured: false, appraisal: APPRAISAL.NOT_APPRAISED, cause: '' };
@@ -382,8 +376,8 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
     if (!r.ok) throw codedError('POLICY_INVALID', r.error);
     if (limits.maxRules > 0 && r.policy.rules > limits.maxRules) throw codedError('CAPACITY', 'policy has ' + r.policy.rules + ' rules; this engine holds at most ' + limits.maxRules + ' per namespace');
     ns.policy = r.policy;
-    files.each(function (states: (FileState | null)[]): void {
-      if (ns.id < states.length) states[ns.id] = null;
+    files.each(function (states: FileState[]): void {
+      for (let i = 0; i < states.length; i++) if (states[i].ns === ns.id) states.splice(i, 1);
     });
     record([J.POLICY, ns.id, text]);
     return { rules: r.policy.rules };

@@ -39,6 +39,8 @@ export interface Namespace<P, L> {
 
 /** What one namespace knows of one file version, like the kernel's iint flags. */
 export interface FileState {
+  /** The namespace id this state belongs to. */
+  ns: number;
   /** IMA_MEASURED: the file version is in this namespace's list. */
   measured: boolean;
   /** IMA_AUDITED: its INTEGRITY_RULE record was written. */
