@@ -548,6 +548,7 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
   function helloAck(h: Hello): Message[] {
     if (h.version !== PROTOCOL_VERSION) return [errorMsg(-1, ERR.UNSUPPORTED_VERSION, 'protocol version ' + h.version + ' not supported (this engine speaks ' + PROTOCOL_VERSION + ')')];
     const theirs = h.limits;
+    if (!theirs || typeof theirs !== 'object' || typeof theirs.maxMessage !== 'number' || typeof theirs.internSlots !== 'number') return [errorMsg(-1, ERR.MALFORMED, 'HELLO without limits {maxMessage, internSlots, …}')];
     messageBudget = Math.min(theirs.maxMessage, limits.maxMessage);
     const algorithms = hashNames(platform);
     if (platform.verifySignature) algorithms.push('rsa', 'ecdsa-p256', 'ecdsa-p384');
