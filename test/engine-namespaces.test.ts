@@ -182,7 +182,7 @@ describe('capacity limits', () => {
     expect(replies[2][0].type).toBe(MSG.VERDICT);
     expect(replies[2][1]).toMatchObject({ type: MSG.ERROR, code: ERR.CAPACITY });
     const dropped = replies[2][0] as { verdicts: { code: number }[] };
-    expect(dropped.verdicts[0].code & VERDICT.CACHEABLE).toBe(0);
+    expect(dropped.verdicts[0].code & (VERDICT.CACHEABLE | VERDICT.MEASURED)).toBe(0);
     expect((replies[1][0] as { verdicts: { code: number }[] }).verdicts[0].code & VERDICT.CACHEABLE).toBe(VERDICT.CACHEABLE);
     expect(h.query(3, {}).listFull).toBe(2);
   });

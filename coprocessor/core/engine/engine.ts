@@ -260,8 +260,8 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
           // A list without room: the host must ask again rather than cache an unmeasured allow.
           if (!fst.measured) cacheable = false;
         }
-        st.measured = true;
-        code |= VERDICT.MEASURED;
+        st.measured = fst.measured;
+        if (fst.measured) code |= VERDICT.MEASURED;
       }
       if (d.appraise) {
         const out = appraiseIn(ns, fst, file, d.req, false);
