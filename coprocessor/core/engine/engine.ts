@@ -187,8 +187,10 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
     return states;
   }
 
-  /** The state `ns` keeps in `states`, created when absent. */
-  function stateIn(states: FileState[], ns: Ns): FileState {
+  /** The state `ns` keeps in `states`, created when absent. `hint` is where it usually is: events
+   * from one namespace meet a file along the same chain, so states line up with the chain. */
+  function stateIn(states: FileState[], ns: Ns, hint: number): FileState {
+    if (hint < states.length && states[hint].ns === ns.id) return states[hint];
     for (let i = 0; i < states.length; i++) if (states[i].ns === ns.id) return states[i];
     const s: FileState = { ns: ns.id, measured: false, audited: false, outcomes: [null, null] };
     states.push(s);
@@ -241,7 +243,7 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
       const d = ns.policy.decide(ctx);
       if (!d.measure && !d.appraise && !d.audit) continue;
       if (states === null) states = statesOf(file);
-      const fst = stateIn(states, ns);
+      const fst = stateIn(states, ns, i);
       if (d.measure) {
         if (ev.flags & (EVENT_FLAG.TOMTOU | EVENT_FLAG.OPEN_WRITERS)) {
           cacheable = false;
@@ -484,14 +486,14 @@ export function createEngine(platform: Platform): EngineApi & { stats: EngineSta
       let code = VERDICT.APPRAISED;
       for (let i = 0; i < ns.chain.length; i++) {
         const n = ns.chain[i];
-        const out = appraiseIn(n, stateIn(statesOf(file), n), file, requirementFor(n, file, func), nocache);
+        const out = appraiseIn(n, stateIn(statesOf(file), n, i), file, requirementFor(n, file, func), nocache);
         statuses.push({ ns: n.id, measured: false, appraisal: out.appraisal, cause: out.cause });
         if (out.appraisal !== APPRAISAL.PASS) code |= VERDICT.DENY;
       }
       return { statuses: statuses, code: code };
     }
     if (op === QUERY_OP.IS_SIGNED) {
-      const r = appraiseIn(ns, stateIn(statesOf(file), ns), file, { signature: true, algos: 0 }, nocache);
+      const r = appraiseIn(ns, stateIn(statesOf(file), ns, 0), file, { signature: true, algos: 0 }, nocache);
       const out: { [k: string]: unknown } = { signed: r.appraisal === APPRAISAL.PASS, cause: r.cause };
       if (r.keyid !== 0) out.keyid = r.keyid;
       return out;
