@@ -139,6 +139,17 @@ describe('node platform: hashes, crc, quote key', () => {
   });
 });
 
+describe('storage without a state directory', () => {
+  it('keeps small records but no journal: nothing survives the process anyway', () => {
+    const p = createNodePlatform();
+    p.storage.append('journal', new Uint8Array([1, 2, 3]));
+    expect(p.storage.read('journal')).toBeNull();
+    p.storage.replace('quote-hmac-key', new Uint8Array(32).fill(7));
+    expect(p.storage.read('quote-hmac-key')).toEqual(new Uint8Array(32).fill(7));
+    expect(p.storage.list()).toEqual(['quote-hmac-key']);
+  });
+});
+
 describe('file storage', () => {
   it('appends, replaces, removes, lists; contents survive a new instance', () => {
     const d = tempDir('imans-store-');

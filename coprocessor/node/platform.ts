@@ -60,9 +60,24 @@ function quoteKey(stateDir: string | undefined): KeyObject {
   return pair.privateKey;
 }
 
+/**
+ * Storage for an engine without a state directory: small records in RAM, appends dropped. Such an
+ * engine forgets everything when it stops, so a journal kept in RAM would only double its memory.
+ */
+function volatileStorage(): Storage {
+  const mem = createMemoryStorage();
+  return {
+    append: function (): void {},
+    read: mem.read,
+    replace: mem.replace,
+    remove: mem.remove,
+    list: mem.list,
+  };
+}
+
 export function createNodePlatform(opts: NodePlatformOptions = {}): NodePlatform {
   if (opts.stateDir) mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
-  const storage: Storage & { close?: () => void } = opts.stateDir ? new FileStorage(join(opts.stateDir, 'store')) : createMemoryStorage();
+  const storage: Storage & { close?: () => void } = opts.stateDir ? new FileStorage(join(opts.stateDir, 'store')) : volatileStorage();
   const available = getHashes();
   const hashes: { [algo: number]: string } = {};
   for (const k of Object.keys(HASH_NAMES)) {
