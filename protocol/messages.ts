@@ -52,14 +52,16 @@ export interface Hello {
   algorithms: string[];
 }
 
-/** Kernel hash_algo numbering (include/uapi/linux/hash_info.h). */
+/** Kernel hash_algo numbering (include/uapi/linux/hash_info.h): the values the engine meets in practice. */
 export const HASH_ALGO = {
+  MD4: 0,
   MD5: 1,
   SHA1: 2,
   SHA256: 4,
   SHA384: 5,
   SHA512: 6,
   SHA224: 7,
+  SM3_256: 17,
 } as const;
 
 /** IMA hook numbers, the kernel's `enum ima_hooks` order (security/integrity/ima/ima.h). */

@@ -2,18 +2,10 @@
 // crypto/hash_info.c; ima-formats §3.4). Lists, templates and xattrs all name algorithms by these
 // numbers or these names, so this table is the one place they are spelled.
 // Portable (Espruino profile).
+import { HASH_ALGO } from '../../../protocol/messages.js';
 
-/** Kernel `enum hash_algo` values the engine meets in practice. */
-export const ALGO = {
-  MD4: 0,
-  MD5: 1,
-  SHA1: 2,
-  SHA256: 4,
-  SHA384: 5,
-  SHA512: 6,
-  SHA224: 7,
-  SM3_256: 17,
-} as const;
+/** Kernel `enum hash_algo` values the engine meets in practice (the protocol's table). */
+export const ALGO = HASH_ALGO;
 
 /** HASH_ALGO__LAST: every valid hash_algo is below it. */
 export const HASH_ALGO_LAST = 23;
