@@ -88,6 +88,9 @@ describe.skipIf(!bin)('firmware on the Espruino interpreter over a pty', () => {
     const list = decodeTranscript(after)[4][0] as { type: number; value: unknown[] };
     expect(list.type).toBe(MSG.RESULT);
     expect(list.value.length).toBeGreaterThanOrEqual(3);
+    const agg = decodeTranscript(after)[1][0] as { type: number; value: { count: number } };
+    expect(agg.type).toBe(MSG.RESULT);
+    expect(agg.value.count).toBeGreaterThan(1);
     expect((decodeTranscript(after)[3][0] as { type: number }).type).toBe(MSG.RESULT);
   });
 });

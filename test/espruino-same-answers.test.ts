@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildPortableBundle } from '../coprocessor/espruino/build.js';
 import { createBoardSandbox } from '../coprocessor/espruino/sandbox/board-sandbox.js';
 import { decodeTranscript, runOnBoard, runOnNode, scenarioTrace, SCENARIO_LIMITS, Transcript } from '../coprocessor/espruino/sandbox/scenario.js';
-import { CONTROL_OP, Message, MSG } from '../protocol/messages.js';
+import { CONTROL_OP, ERR, Message, MSG, VERDICT } from '../protocol/messages.js';
 
 describe('same answers on Node and on the board build', () => {
   let trace: Message[];
@@ -36,15 +36,19 @@ describe('same answers on Node and on the board build', () => {
     }
   });
 
-  it('the trace exercises verdicts, measurement exports, aggregates and errors', () => {
+  it('the trace exercises verdicts (denied, measured, appraised), measurement exports, aggregates and errors', () => {
     const msgs = decodeTranscript(node);
     const verdicts = msgs.flat().filter((m) => (m as Message).type === MSG.VERDICT).flatMap((m) => (m as { verdicts: { code: number }[] }).verdicts);
     expect(verdicts.length).toBe(48);
+    expect(verdicts.some((v) => v.code & VERDICT.DENY)).toBe(true);
+    expect(verdicts.some((v) => v.code & VERDICT.MEASURED)).toBe(true);
+    expect(verdicts.some((v) => v.code & VERDICT.APPRAISED && !(v.code & VERDICT.DENY))).toBe(true);
     const exports = trace
       .map((m, i) => ({ m, r: msgs[i][0] as { type: number; value?: { data?: Uint8Array; entries?: number } } }))
       .filter((x) => x.m.type === MSG.CONTROL && (x.m as { op: number }).op === CONTROL_OP.MEASUREMENTS && x.r.type === MSG.RESULT);
     expect(exports.length).toBe(6);
     expect(exports.every((x) => x.r.value!.data!.length > 0)).toBe(true);
-    expect(msgs.flat().some((m) => (m as Message).type === MSG.ERROR)).toBe(true);
+    const errors = msgs.flat().filter((m) => (m as Message).type === MSG.ERROR) as { code: number }[];
+    expect(errors.map((e) => e.code)).toEqual(expect.arrayContaining([ERR.POLICY_INVALID, ERR.CAPACITY, ERR.NO_SUCH_NAMESPACE]));
   });
 });
