@@ -26,7 +26,7 @@ function boardError(code: string, text: string): Error {
  * holding a file, a measurement entry. On a board with smaller blocks they are scaled by bytes,
  * an upper bound: only byte data really grows.
  */
-export const STATE_COST = { blocksize: 27, engine: 1540, namespace: 1010, rule: 55, interned: 25, entry: 21 };
+export const STATE_COST = { blocksize: 27, engine: 2265, namespace: 290, rule: 55, interned: 25, entry: 23 };
 /** Bytes kept free for the link (frame buffers, window, reassembly), one message being decoded and its replies. */
 export const RESERVE_BYTES = 12 * 1024;
 export const BOARD_MAX_MESSAGE = 1024;
