@@ -96,6 +96,9 @@ describe('espruino guard', () => {
       // Erased flash reads as 0xFF, so a StorageFile cannot hold that byte.
       expect(() => sb.run('require("Storage").open("log", "a").write("a\\xff")')).toThrow(/255/);
       expect(() => sb.run('require("Storage").open("a_name_longer_than_27_chars_", "a")')).toThrow(/filename/);
+      // A StorageFile write must fit the flash chunk it starts.
+      expect(() => sb.run('require("Storage").open("big", "a").write(new Array(1500).join("x"))')).toThrow(/Too much data/);
+      expect(() => sb.run('var f = require("Storage").open("ok", "a"); for (var i = 0; i < 12; i++) f.write(new Array(257).join("y"));')).not.toThrow();
     } finally {
       sb.dispose();
     }

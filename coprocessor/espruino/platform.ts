@@ -59,6 +59,9 @@ export function limitsForMemory(freeBlocks: number, blocksize: number): Platform
   return { maxNamespaces: maxNamespaces, maxRules: BOARD_MAX_RULES, maxEntriesInRam: maxEntriesInRam, internSlots: internSlots, maxMessage: BOARD_MAX_MESSAGE };
 }
 
+/** Characters per StorageFile write: below the smallest chunk (flash page less its header) of any board. */
+const APPEND_PIECE = 256;
+
 /** Storage names are at most 27 characters for append files (28 for simple ones). */
 export const MAX_STORAGE_NAME = 27;
 
@@ -97,7 +100,11 @@ export function createBoardStorage(E: EspruinoE, S: EspruinoStorage): Storage {
     append(name: string, data: Uint8Array): void {
       checkName(name);
       if (data.length === 0) return;
-      S.open(name, 'a').write(btoa(toBinary(E, data)) + '\n');
+      const line = btoa(toBinary(E, data)) + '\n';
+      const f = S.open(name, 'a');
+      // A StorageFile write must fit the flash chunk it starts (about 1 KB on some builds): "Too
+      // much data for file size" otherwise. Pieces of a line read back as one line.
+      for (let i = 0; i < line.length; i += APPEND_PIECE) f.write(line.substr(i, APPEND_PIECE));
     },
     read(name: string): Uint8Array | null {
       checkName(name);

@@ -75,6 +75,8 @@ export interface SandboxOptions {
   devices?: string[];
   /** Hashes present (a Pico has no SHA384/SHA512). */
   hashes?: string[];
+  /** Bytes in one StorageFile chunk (flash page, at most 4096, less its header; 1 KB pages on the Linux build). */
+  storageChunk?: number;
 }
 
 function binaryToBytes(s: string): Buffer {
@@ -86,6 +88,7 @@ export function createBoardSandbox(opts: SandboxOptions = {}): BoardSandbox {
   const totalBlocks = opts.totalBlocks ?? 5100;
   const devices = opts.devices ?? ['Serial1', 'USB'];
   const hashes = opts.hashes ?? ['SHA1', 'SHA224', 'SHA256', 'SHA384', 'SHA512'];
+  const chunkSize = opts.storageChunk ?? 1024 - 32;
   const context = vm.createContext({});
   const realm = vm.runInContext('({ Uint8Array: Uint8Array, ArrayBuffer: ArrayBuffer, Array: Array, Error: Error })', context) as {
     Uint8Array: Uint8ArrayConstructor;
@@ -171,6 +174,10 @@ export function createBoardSandbox(opts: SandboxOptions = {}): BoardSandbox {
         const s = typeof data === 'string' ? data : binaryString(data);
         // Erased flash reads as 0xFF: a StorageFile ends where the first 0xFF byte is.
         if (s.indexOf('\xff') >= 0) throw boardError('StorageFile cannot contain char code 255');
+        // The board writes into fixed-size chunks; what spills into a new chunk must fit it whole.
+        const total = (flash[chunk] ?? '').length;
+        const room = total === 0 ? chunkSize : chunkSize - (total % chunkSize || chunkSize);
+        if (s.length > room && (total === 0 || s.length - room > chunkSize)) throw boardError('Too much data for file size');
         if (used() + s.length > flashBytes) throw boardError('Not enough free space in Storage');
         flash[chunk] = (flash[chunk] ?? '') + s;
       },

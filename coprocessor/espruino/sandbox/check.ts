@@ -65,6 +65,9 @@ function platformChecks(fw: Bundle): CheckResult[] {
     (st.append as Fn)('log', rec);
     (st.append as Fn)('log', sb.run('new Uint8Array([255])'));
     (st.replace as Fn)('rec', rec);
+    // A record larger than a flash chunk (journal records of a big batch are).
+    const big = sb.run('(function () { var b = new Uint8Array(3000); for (var i = 0; i < b.length; i++) b[i] = (i * 7) & 255; return b; })()') as Uint8Array;
+    (st.append as Fn)('big', big);
     // A reset: the same flash, a fresh interpreter.
     const sb2 = loadInSandbox(fw.code, sb.flash);
     try {
@@ -75,8 +78,9 @@ function platformChecks(fw: Bundle): CheckResult[] {
       const log = hex((st2.read as Fn)('log') as Uint8Array);
       const r = hex((st2.read as Fn)('rec') as Uint8Array);
       const names = JSON.stringify((st2.list as Fn)());
-      const ok = log === '00ff0a0d01ffff' && r === '00ff0a0d01ff' && names === '["log","rec"]';
-      out.push({ name: 'storage survives a reset', ok, detail: `log ${log}, rec ${r}, list ${names}` });
+      const bigBack = hex((st2.read as Fn)('big') as Uint8Array) === hex(big);
+      const ok = log === '00ff0a0d01ffff' && r === '00ff0a0d01ff' && names === '["big","log","rec"]' && bigBack;
+      out.push({ name: 'storage survives a reset', ok, detail: `log ${log}, rec ${r}, list ${names}, 3000-byte record ${bigBack ? 'intact' : 'damaged'}` });
     } finally {
       sb2.dispose();
     }
