@@ -13,6 +13,7 @@ import { createPtyPair, PtyPair } from '../protocol/node/transports/pty.js';
 import { openSerial } from '../protocol/node/transports/serial.js';
 import { Link } from '../protocol/link.js';
 import { CONTROL_OP, MSG } from '../protocol/messages.js';
+import { spawnSync } from 'node:child_process';
 
 const bin = findInterpreter();
 
@@ -92,5 +93,28 @@ describe.skipIf(!bin)('firmware on the Espruino interpreter over a pty', () => {
     expect(agg.type).toBe(MSG.RESULT);
     expect(agg.value.count).toBeGreaterThan(1);
     expect((decodeTranscript(after)[3][0] as { type: number }).type).toBe(MSG.RESULT);
+  });
+
+  it('serves the real host: imans sim --engine PTY replays the sample trace with the local engine\'s verdicts and aggregates', async () => {
+    const own = await createPtyPair();
+    const b = startInterpreter(bin!, bootScript(firmware, { device: 'Serial1', path: own.a, console: 'USB', delayMs: 0, limits: { maxNamespaces: 4, maxRules: 16, maxEntriesInRam: 0, internSlots: 64, maxMessage: 1024 } }));
+    try {
+      await b.waitFor(/FIRMWARE LOADED/);
+      const sim = (args: string[]) => {
+        const r = spawnSync(process.execPath, ['bin/imans.mjs', 'sim', '--json', '--quiet', ...args], { encoding: 'utf8', timeout: 120_000 });
+        expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+        return JSON.parse(r.stdout) as { verdicts: number; denied: number; lost: number; aggregates: unknown };
+      };
+      const onBoard = sim(['--engine', own.b]);
+      const local = sim([]);
+      expect(onBoard.verdicts).toBe(local.verdicts);
+      expect(onBoard.lost).toBe(0);
+      expect(onBoard.denied).toBe(local.denied);
+      expect(onBoard.aggregates).toEqual(local.aggregates);
+    } finally {
+      await b.stop();
+      removeInterpreterDir(b.dir);
+      await own.close();
+    }
   });
 });
