@@ -45,9 +45,32 @@ export function serveEngine(link: Link, codec: Codec, engine: EngineApi): Served
   const encoder = new WireEncoder(codec, 0);
   const counters: ServeCounters = { messages: 0, replies: 0, rejected: 0, ignored: 0 };
 
+  /**
+   * Send one reply within the link's message size: a VERDICT batch too large (many audit records)
+   * goes as several smaller batches; any other reply too large becomes an ERROR CAPACITY for its
+   * request, so no waiter on the host is left without an answer.
+   */
   function reply(m: Message): void {
-    counters.replies++;
-    link.send(encoder.encode(m.type === MSG.VERDICT ? compact(m) : m));
+    const bytes = encoder.encode(m.type === MSG.VERDICT ? compact(m) : m);
+    if (bytes.length <= link.params.maxMessage) {
+      counters.replies++;
+      link.send(bytes);
+      return;
+    }
+    if (m.type === MSG.VERDICT && m.verdicts.length > 1) {
+      const half = m.verdicts.length >> 1;
+      reply({ type: MSG.VERDICT, verdicts: m.verdicts.slice(0, half) });
+      reply({ type: MSG.VERDICT, verdicts: m.verdicts.slice(half) });
+      return;
+    }
+    if (m.type === MSG.VERDICT && m.verdicts.length === 1 && m.verdicts[0].audit.length > 0) {
+      // One verdict whose audit records alone exceed a message: the verdict matters more.
+      const v = m.verdicts[0];
+      reply({ type: MSG.VERDICT, verdicts: [{ id: v.id, code: v.code, statuses: v.statuses, audit: [] }] });
+      return;
+    }
+    const req = m.type === MSG.RESULT || m.type === MSG.ERROR ? m.req : -1;
+    reply({ type: MSG.ERROR, req: req, code: ERR.CAPACITY, text: 'reply of ' + bytes.length + ' bytes exceeds the link message size ' + link.params.maxMessage });
   }
 
   function receive(bytes: Uint8Array): void {
