@@ -53,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fanotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/xattr.h>
@@ -85,6 +86,10 @@ enum counter {
 static uint64_t ctr[K_COUNT];
 
 static int fan = -1;
+/* Every pending permission event holds its fd open: past this many the helper stops reading the
+ * fanotify queue (the kernel keeps the events) until verdicts free some, instead of failing a read
+ * with EMFILE. Set from RLIMIT_NOFILE at start. */
+static size_t fd_budget = 1000;
 static uint32_t self_pid;
 static volatile sig_atomic_t stop_requested;
 static uint64_t max_hash_bytes = 1ULL << 30;
@@ -675,10 +680,13 @@ static void handle_perm(const struct fanotify_event_metadata *m) {
 
 static void read_fanotify(void) {
   static uint8_t buf[64 * 1024] __attribute__((aligned(8)));
-  for (int rounds = 0; rounds < 16; rounds++) {
+  for (int rounds = 0; rounds < 16 && npending + 2800 < fd_budget; rounds++) {
     ssize_t n = read(fan, buf, sizeof buf);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) return;
+      /* Out of descriptors despite the budget (another part of the process holds some): the
+       * events stay queued in the kernel; try again once verdicts have closed some. */
+      if (errno == EMFILE || errno == ENFILE) return;
       die("read fanotify");
     }
     struct fanotify_event_metadata *m = (void *)buf;
@@ -862,6 +870,17 @@ int main(int argc, char **argv) {
   sigaction(SIGINT, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
   /* An unlimited queue: on overflow the kernel would let permission events through unanswered. */
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    if (rl.rlim_cur < rl.rlim_max) {
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &rl);
+      getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    /* Room for /proc reads, the file being hashed, stdio and the fanotify group itself. */
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > 128) fd_budget = (size_t)rl.rlim_cur - 64;
+    else if (rl.rlim_cur == RLIM_INFINITY) fd_budget = 1u << 20;
+  }
   fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE, O_RDONLY | O_LARGEFILE | O_CLOEXEC);
   if (fan < 0) die("fanotify_init (needs CAP_SYS_ADMIN)");
   self_pid = (uint32_t)getpid();
@@ -880,7 +899,9 @@ int main(int argc, char **argv) {
       if (left < 0) left = 0;
       if (timeout < 0 || left < timeout) timeout = (int)left;
     }
-    struct pollfd pf[3] = {{fan, POLLIN, 0}, {0, POLLIN, 0}, {1, out.len > out.off ? POLLOUT : 0, 0}};
+    /* A fanotify read returns up to 64 KiB of events: keep that much headroom in the fd budget. */
+    short fan_events = npending + 2800 < fd_budget ? POLLIN : 0;
+    struct pollfd pf[3] = {{fan, fan_events, 0}, {0, POLLIN, 0}, {1, out.len > out.off ? POLLOUT : 0, 0}};
     int r = poll(pf, 3, timeout);
     if (r < 0 && errno != EINTR) die("poll");
     expire(now_ms());
