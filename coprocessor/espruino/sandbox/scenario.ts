@@ -101,6 +101,8 @@ function helloSlots(reply: Obj): number {
 /** A link stand-in for serveEngine: what it sends is collected, `receive` is Served.receive. */
 interface FakeLink {
   sent: Uint8Array[];
+  /** The session limits serveEngine sizes its replies to, as a Link has them. */
+  params: { maxFrame: number; window: number; maxMessage: number };
   send(b: Uint8Array): boolean;
   onMessage(cb: (b: Uint8Array) => void): void;
   onReset(cb: () => void): void;
@@ -109,6 +111,7 @@ interface FakeLink {
 function fakeLink(): FakeLink {
   const l: FakeLink = {
     sent: [],
+    params: { maxFrame: 256, window: 4, maxMessage: 65536 },
     send(b: Uint8Array): boolean {
       l.sent.push(b);
       return true;
