@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { COBS_OVERFLOW, COBS_TRUNCATED, COBS_ZERO_IN_INPUT, cobsDecode, cobsDecodeInto, cobsEncode, cobsMaxEncoded } from './cobs.js';
 import { fromHex, toHex } from './bytes.js';
+import { seededRandom } from './node/transports/faulty.js';
 
 const hex = (s: string) => fromHex(s.replace(/ /g, ''))!;
 const seq = (from: number, to: number) => {
@@ -25,16 +26,7 @@ const EXAMPLES: [Uint8Array, string][] = [
   [new Uint8Array([...seq(3, 255), 0, 1]), 'fe' + toHex(seq(3, 255)) + '0201'],
 ];
 
-function rand(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rand = seededRandom;
 
 describe('cobs', () => {
   it('encodes and decodes the reference examples', () => {

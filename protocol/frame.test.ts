@@ -3,6 +3,7 @@ import { crc32 as zcrc } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { encodeFrame, FLAG_MORE, FRAME, FrameDecoder, HEADER_LEN, TYPE_MASK, wireSize, type FrameCounters } from './frame.js';
 import { concat, fromHex, toHex } from './bytes.js';
+import { seededRandom } from './node/transports/faulty.js';
 
 const crc32 = (b: Uint8Array) => zcrc(b);
 const TYPE_NAMES = ['DATA', 'ACK', 'NACK', 'RST', 'RST_ACK'];
@@ -32,16 +33,7 @@ function nonZero(c: FrameCounters) {
   return o;
 }
 
-function rand(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rand = seededRandom;
 
 const TAG = 0xa5a5f00d;
 function sample(): { wire: Uint8Array; frames: Got[] } {
