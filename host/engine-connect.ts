@@ -35,9 +35,10 @@ export class LocalEngine {
   /** Start (or start again) the engine process on the pty end. */
   start(): void {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) return;
-    const args = [IMANS, 'engine', '--port', this.port];
+    // Its standard input is a pipe from this process: if this process dies, the engine goes too.
+    const args = [IMANS, 'engine', '--port', this.port, '--exit-with-stdin'];
     if (this.stateDir) args.push('--state', this.stateDir);
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, args, { stdio: ['pipe', 'ignore', 'pipe'] });
     this.child = child;
     child.stderr!.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-4000);

@@ -58,6 +58,32 @@ describe('imans sim', () => {
     }
   });
 
+  it('takes its local engine along when it is killed', async () => {
+    // Paced to 300 baud the replay takes minutes: kill it while it runs.
+    const child = spawn(process.execPath, [BIN, 'sim', '--baud', '300', '--repeat', '100'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const pid = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /local Node engine \(pid (\d+)\)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('exit', () => reject(new Error('sim ended before it started its engine: ' + out)));
+    });
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(alive()).toBe(true);
+    child.kill('SIGKILL');
+    for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(alive()).toBe(false);
+  });
+
   it('explains bad options', () => {
     const r = spawnSync(process.execPath, [BIN, 'sim', '--engine', 'tcp:nowhere'], { encoding: 'utf8' });
     expect(r.status).toBe(2);

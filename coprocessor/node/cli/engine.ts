@@ -18,6 +18,8 @@ Runs the modeling engine as a Node process and serves the imans protocol (protoc
                     fsync'd before each reply) and the quote-signing key; without it the
                     engine forgets everything when it stops
   --quiet           no status lines on stderr
+  --exit-with-stdin stop when standard input ends: a parent that starts the engine with a pipe
+                    there (imans bridge/sim --engine local) takes it along when it dies
 `;
 
 export function parseListen(v: string): { host: string; port: number } {
@@ -30,7 +32,7 @@ export function parseListen(v: string): { host: string; port: number } {
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand('engine', async () => {
-    const a = parse(argv, { port: { type: 'string' }, baud: { type: 'string' }, listen: { type: 'string' }, state: { type: 'string' }, quiet: { type: 'boolean' } }, HELP);
+    const a = parse(argv, { port: { type: 'string' }, baud: { type: 'string' }, listen: { type: 'string' }, state: { type: 'string' }, quiet: { type: 'boolean' }, 'exit-with-stdin': { type: 'boolean' } }, HELP);
     if (!a) return 0;
     const v = a.values;
     if ((v.port === undefined) === (v.listen === undefined)) throw new UsageError('give exactly one of --port PATH or --listen [HOST:]PORT\n\n' + HELP.trimEnd());
@@ -38,6 +40,13 @@ export async function run(argv: string[]): Promise<number> {
     const say = (s: string) => {
       if (!v.quiet) process.stderr.write(`imans engine: ${s}\n`);
     };
+    const lifeline = new Promise<void>((resolve) => {
+      if (!v['exit-with-stdin']) return;
+      process.stdin.on('end', resolve);
+      process.stdin.on('close', resolve);
+      process.stdin.on('error', () => resolve());
+      process.stdin.resume();
+    });
     const platform = createNodePlatform({ stateDir: v.state as string | undefined });
     const engine = createEngine(platform);
     const links: ServedLink[] = [];
@@ -55,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
         const quit = () => resolve();
         process.once('SIGTERM', quit);
         process.once('SIGINT', quit);
+        void lifeline.then(quit);
       });
     } else {
       const { host, port } = parseListen(v.listen as string);
@@ -68,6 +78,7 @@ export async function run(argv: string[]): Promise<number> {
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());
         process.once('SIGINT', () => resolve());
+        void lifeline.then(resolve);
       });
     }
     for (const l of links) l.link.close();
