@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { crc32 as zcrc } from 'node:zlib';
-import { Link, type LinkOptions, type ResetInfo } from './link.js';
-import { FRAME, TYPE_MASK } from './frame.js';
+import { Link, sessionTag, type LinkOptions, type ResetInfo } from './link.js';
+import { encodeFrame, FRAME, TYPE_MASK } from './frame.js';
 import { cobsDecode } from './cobs.js';
 import type { Transport } from './transport.js';
 import { memoryPair } from './node/transports/memory.js';
 import { VirtualClock } from './node/transports/virtual-clock.js';
+import { seededRandom } from './node/transports/faulty.js';
 
 const crc32 = (b: Uint8Array) => zcrc(b);
 
@@ -298,5 +299,56 @@ describe('link conformance', () => {
     const section = spec.slice(spec.indexOf('### 2.10'), spec.indexOf('## 3.'));
     const fromSpec = [...section.matchAll(/^(A→B|B→A) {2}((?:[0-9a-f]{2} )+)/gm)].map((m) => m[1] + ' ' + m[2].replace(/ /g, ''));
     expect(wire.slice(1)).toEqual(fromSpec);
+  });
+});
+
+describe('link input checks', () => {
+  it('counts and drops frames that pass the CRC but break the layout, and keeps going', () => {
+    const s = setup();
+    s.clock.run(() => s.a.isUp && s.b.isUp, 1000);
+    // setup() gives A nonce 0x1000 and B 0x2000. A is kept quiet while frames are forged in its name.
+    const tag = sessionTag(0x1000, 0x2000);
+    const inject = (type: number, seq: number, payload: number[], t = tag) => s.ta.write(encodeFrame(type, 0, seq, 0, new Uint8Array(payload), t, crc32));
+    // Both started at once, so each got an RST_ACK after it was already up: let those land first.
+    s.clock.advance(10);
+    const stale0 = s.b.counters.stale;
+    inject(FRAME.DATA, 0, [5, 1, 2]); // record runs past the payload
+    inject(FRAME.DATA, 1, [0x85]); // two-byte length cut short
+    inject(FRAME.RST, 0, [1, 2, 3], 0); // RST too short
+    inject(FRAME.DATA, 2, [1, 9], 0); // DATA without the session tag
+    inject(FRAME.RST, 0, [1, 2, 3]); // RST with the session tag
+    inject(6, 0, []); // reserved type
+    s.clock.advance(10);
+    expect(s.b.counters.malformed).toBe(3);
+    expect(s.b.counters.stale - stale0).toBe(2);
+    expect(s.b.counters.unknown).toBe(1);
+    expect(s.b.counters.messages_received).toBe(0);
+    expect(s.b.counters.resets).toBe(0);
+    // A well-formed frame with the next sequence number (2: the malformed ones were consumed,
+    // since resending them would not repair them) is delivered.
+    inject(FRAME.DATA, 2, [2, 7, 7]);
+    s.clock.advance(10);
+    expect(s.gotB.map((m) => Array.from(m))).toEqual([[7, 7]]);
+  });
+
+  it('fuzz: random frames in the session never break the receiver', () => {
+    const s = setup({ maxMessage: 300 }, { maxMessage: 300 });
+    s.clock.run(() => s.a.isUp && s.b.isUp, 1000);
+    const tag = sessionTag(0x1000, 0x2000);
+    const r = seededRandom(3);
+    for (let i = 0; i < 5000; i++) {
+      const payload = new Uint8Array(Math.floor(r() * 240));
+      for (let k = 0; k < payload.length; k++) payload[k] = r() < 0.3 ? Math.floor(r() * 8) : Math.floor(r() * 256);
+      const type = Math.floor(r() * 8);
+      const frame = encodeFrame(type, r() < 0.5 ? 8 : 0, Math.floor(r() * 256), Math.floor(r() * 256), payload, r() < 0.9 ? tag : 0, crc32);
+      s.ta.write(frame);
+      if (i % 50 === 0) s.clock.advance(1);
+    }
+    s.clock.advance(100);
+    expect(s.b.counters.internal_errors).toBe(0);
+    // A random RST can start a new session, after which the old tag fails the CRC check;
+    // A's own acks and hellos arrive too.
+    expect(s.b.counters.frames_received + s.b.counters.crc_errors).toBeGreaterThanOrEqual(5000);
+    for (const m of s.gotB) expect(m.length).toBeLessThanOrEqual(300);
   });
 });

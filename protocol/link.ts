@@ -111,6 +111,8 @@ export interface LinkCounters extends FrameCounters {
   handler_errors: number;
   /** Sessions replaced because the peer restarted. */
   resets: number;
+  /** Exceptions caught in the link's own receive path: always a bug. */
+  internal_errors: number;
 }
 
 function newLinkCounters(): LinkCounters {
@@ -141,6 +143,7 @@ function newLinkCounters(): LinkCounters {
     oversize_messages: 0,
     handler_errors: 0,
     resets: 0,
+    internal_errors: 0,
   };
 }
 
@@ -231,9 +234,12 @@ export class Link {
   private needDrain = false;
   private sendBase = 0;
   private nextSeq = 0;
+  // Copies of unacknowledged frames, a ring of `window` slots; slot `ringHead` holds sendBase.
+  // Sized by the window, not the sequence space: each JS value costs a block on the board.
   private readonly slotWire: (Uint8Array | null)[] = [];
-  private readonly slotSentAt: number[] = [];
-  private readonly slotRetx: boolean[] = [];
+  private readonly slotSentAt: Float64Array;
+  private readonly slotRetx: Uint8Array;
+  private ringHead = 0;
   private rto: number;
   private srtt = -1;
   private rttvar = 0;
@@ -288,11 +294,9 @@ export class Link {
     this.rto = this.rto0;
     this.localNonce = (options.random32 || defaultRandom32)() >>> 0 || 1;
     this.counters = newLinkCounters();
-    for (let i = 0; i < 256; i++) {
-      this.slotWire.push(null);
-      this.slotSentAt.push(0);
-      this.slotRetx.push(false);
-    }
+    for (let i = 0; i < window; i++) this.slotWire.push(null);
+    this.slotSentAt = new Float64Array(window);
+    this.slotRetx = new Uint8Array(window);
     this.asm = new Uint8Array(maxMessage);
     this.txRaw = new Uint8Array(maxFrame);
     this.txWire = new Uint8Array(wireSize(maxFrame) + 1);
@@ -522,6 +526,10 @@ export class Link {
     }
   }
 
+  private slot(seq: number): number {
+    return (this.ringHead + ((seq - this.sendBase) & 255)) % this.slotWire.length;
+  }
+
   private inFlight(): number {
     return (this.nextSeq - this.sendBase) & 255;
   }
@@ -557,9 +565,10 @@ export class Link {
     r[1] = seq;
     r[2] = this.rxNext;
     const wire = this.encode(p, true);
-    this.slotWire[seq] = wire;
-    this.slotSentAt[seq] = this.clock.now();
-    this.slotRetx[seq] = false;
+    const k = this.slot(seq);
+    this.slotWire[k] = wire;
+    this.slotSentAt[k] = this.clock.now();
+    this.slotRetx[k] = 0;
     this.nextSeq = (seq + 1) & 255;
     this.emit(wire);
     this.counters.data_frames_sent++;
@@ -609,8 +618,9 @@ export class Link {
   /** Go back N: resend every unacknowledged frame, oldest first. */
   private retransmit(): void {
     for (let s = this.sendBase; s !== this.nextSeq; s = (s + 1) & 255) {
-      this.emit(this.slotWire[s] as Uint8Array);
-      this.slotRetx[s] = true;
+      const k = this.slot(s);
+      this.emit(this.slotWire[k] as Uint8Array);
+      this.slotRetx[k] = 1;
       this.counters.retransmits++;
     }
     this.armRto();
@@ -621,9 +631,11 @@ export class Link {
     // An ack behind sendBase comes from a retransmitted frame carrying an old ack: nothing new.
     if (n === 0 || n > this.inFlight()) return;
     const newest = (a - 1) & 255;
-    if (!this.slotRetx[newest]) this.sample(this.clock.now() - this.slotSentAt[newest]);
+    const kn = this.slot(newest);
+    if (!this.slotRetx[kn]) this.sample(this.clock.now() - this.slotSentAt[kn]);
     const old = this.sendBase;
-    for (let s = old; s !== a; s = (s + 1) & 255) this.slotWire[s] = null;
+    for (let s = old; s !== a; s = (s + 1) & 255) this.slotWire[this.slot(s)] = null;
+    this.ringHead = (this.ringHead + n) % this.slotWire.length;
     this.sendBase = a;
     while (this.qHead < this.queue.length) {
       const last = this.qLast[this.qHead];
@@ -670,7 +682,7 @@ export class Link {
       this.decoder.feed(chunk);
     } catch (e) {
       // Only a bug can land here; a data handler must never throw on the board.
-      this.counters.malformed++;
+      this.counters.internal_errors++;
     }
     // A damaged frame may have been DATA: ask for a resend from the first frame still missing.
     const damaged = this.counters.crc_errors + this.counters.cobs_errors + this.counters.runts + this.counters.oversize !== before;
@@ -739,7 +751,10 @@ export class Link {
     while (p < len) {
       let n = f[p++];
       if (n & 0x80) {
-        if (p >= len) break;
+        if (p >= len) {
+          p = -1;
+          break;
+        }
         n = ((n & 0x7f) << 8) | f[p++];
       }
       p += n;
@@ -844,7 +859,8 @@ export class Link {
     this.sendBase = 0;
     this.nextSeq = 0;
     this.rxNext = 0;
-    for (let i = 0; i < 256; i++) this.slotWire[i] = null;
+    for (let i = 0; i < this.slotWire.length; i++) this.slotWire[i] = null;
+    this.ringHead = 0;
     this.stopTimer('rtoTimer');
     this.stopTimer('ackTimer');
     this.rto = this.rto0;
