@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { FanotifyHelper, HelperEvent, HELPER_FLAG, FAN, ensureHelperBuilt } from './fanotify.js';
 import { mountTmpfs, newMountNs, run, sh, until, Tmpfs, MountNs, mntnsOf } from '../test/bridge-support.js';
 
@@ -181,6 +181,31 @@ describe('native fanotify helper', () => {
     expect(events.filter((e) => e.path === file)).toHaveLength(1);
     const s = await h.stats();
     expect([s.cacheHits, s.timeouts, s.pending]).toEqual([1, 0, 0]);
+  });
+
+  it('keeps its output stream framed while the bridge reads it late and in pieces', async () => {
+    // The bridge's event loop busy in slices while opens are allowed at once: each slice produces
+    // more output than a socket's worth drained in between, so the backlog grows, is written in
+    // pieces, and the buffer is compacted while a frame is being built.
+    const files = 4000;
+    const passes = 6;
+    mkdirSync(`${fs.dir}/busy`);
+    for (let i = 0; i < files; i++) writeFileSync(`${fs.dir}/busy/file-with-a-longish-name-${i}`, `${i}\n`);
+    const { h, events } = await watch(null);
+    h.nsConfig(0, true, 60_000, true);
+    let done = false;
+    const opener = sh(`for i in $(seq ${passes}); do for f in ${fs.dir}/busy/*; do read x < $f; done; done`).finally(() => (done = true));
+    while (!done) {
+      const busyUntil = Date.now() + 150;
+      while (Date.now() < busyUntil);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect((await opener).code).toBe(0);
+    await until('every event', () => events.length === files * passes, 10_000);
+    expect((await h.stats()).compactions).toBeGreaterThan(0);
+    const cookies = events.map((e) => e.cookie);
+    expect(cookies).toEqual(cookies.map((_, i) => cookies[0] + i));
+    expect(events.filter((e) => e.path === `${fs.dir}/busy/file-with-a-longish-name-17`)).toHaveLength(passes);
   });
 
   it('skips hashing beyond the size limit and says so', async () => {

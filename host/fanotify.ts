@@ -74,7 +74,7 @@ export interface HelperNotify {
 export const STAT_NAMES = [
   'events', 'perm', 'notify', 'cacheHits', 'forwarded', 'verdicts', 'lateVerdicts', 'timeouts', 'allowed', 'denied',
   'overflows', 'dropped', 'hashedBytes', 'hashedFiles', 'digestHits', 'procGone', 'pending', 'maxPending',
-  'outBytes', 'maxOut', 'trusted',
+  'outBytes', 'maxOut', 'trusted', 'compactions',
 ] as const;
 export type HelperStats = { [K in (typeof STAT_NAMES)[number]]: number };
 
