@@ -50,6 +50,10 @@ function versionKey(ev: HelperEvent): string {
 export class FileVersions {
   private byVersion = new Map<string, FileInfo>();
   private byFile = new Map<string, string[]>();
+  // Insertion order, for eviction: a queue (with keys already retired skipped on the way), since
+  // finding a Map's first key after many deletions walks every deleted entry before it.
+  private order: string[] = [];
+  private orderHead = 0;
   hits = 0;
 
   constructor(private readonly max = 16384) {}
@@ -83,6 +87,12 @@ export class FileVersions {
     };
     if (this.byVersion.size >= this.max) this.evictOldest();
     this.byVersion.set(key, info);
+    this.order.push(key);
+    // Retired keys stay queued until passed: drop them once they outnumber the live ones.
+    if (this.order.length - this.orderHead > 2 * this.max) {
+      this.order = this.order.slice(this.orderHead).filter((k) => this.byVersion.has(k));
+      this.orderHead = 0;
+    }
     const fk = `${ev.dev}:${ev.ino}`;
     const list = this.byFile.get(fk);
     if (list) list.push(key);
@@ -98,8 +108,19 @@ export class FileVersions {
   }
 
   private evictOldest(): void {
-    const oldest = this.byVersion.keys().next().value as string;
-    this.byVersion.delete(oldest);
+    let oldest = '';
+    while (this.orderHead < this.order.length) {
+      const k = this.order[this.orderHead++];
+      if (this.byVersion.delete(k)) {
+        oldest = k;
+        break;
+      }
+    }
+    if (this.orderHead > 1024 && this.orderHead * 2 > this.order.length) {
+      this.order = this.order.slice(this.orderHead);
+      this.orderHead = 0;
+    }
+    if (!oldest) return;
     const [dev, ino] = oldest.split(':');
     const fk = `${dev}:${ino}`;
     const rest = (this.byFile.get(fk) ?? []).filter((k) => k !== oldest);
