@@ -71,22 +71,23 @@ export class InternChooser {
   private keys: string[];
   private values: unknown[];
   private index: { [key: string]: number };
-  private lastUse: number[];
-  private pins: number[];
-  private clock: number;
+  // Slots in use order, a doubly linked list through `prev`/`next` with node `slots` as its
+  // sentinel: next[slots] is the least recently used (never-used and forgotten slots sit there),
+  // prev[slots] the most recent. Choosing and touching are O(1), not a scan of every slot.
+  private prev: Int32Array;
+  private next: Int32Array;
+  private pins: Int32Array;
   private batch: number;
-  private nextFree: number;
 
   constructor(slots: number) {
     this.slots = 0;
     this.keys = [];
     this.values = [];
     this.index = {};
-    this.lastUse = [];
-    this.pins = [];
-    this.clock = 0;
+    this.prev = new Int32Array(1);
+    this.next = new Int32Array(1);
+    this.pins = new Int32Array(0);
     this.batch = 1;
-    this.nextFree = 0;
     this.reset(slots);
   }
 
@@ -94,18 +95,20 @@ export class InternChooser {
     this.slots = slots;
     this.keys = [];
     this.values = [];
-    this.lastUse = [];
-    this.pins = [];
     for (let i = 0; i < slots; i++) {
       this.keys.push('');
       this.values.push(null);
-      this.lastUse.push(0);
-      this.pins.push(0);
     }
+    this.prev = new Int32Array(slots + 1);
+    this.next = new Int32Array(slots + 1);
+    // In slot order: unused slots are chosen lowest first.
+    for (let i = 0; i <= slots; i++) {
+      this.next[i] = i === slots ? 0 : i + 1;
+      this.prev[i] = i === 0 ? slots : i - 1;
+    }
+    this.pins = new Int32Array(slots);
     this.index = {};
-    this.clock = 0;
     this.batch = 1;
-    this.nextFree = 0;
   }
 
   /** Start a new batch: no slot is pinned. */
@@ -135,18 +138,12 @@ export class InternChooser {
     this.pins[slot] = old;
   }
 
-  /** The slot to overwrite for a new value, or −1 when every slot is referenced by the current batch. */
+  /** The slot to overwrite for a new value: the least recently used one the current batch does not
+   * reference, or −1 when the batch references them all. Skips at most the batch's own pins. */
   choose(): number {
-    if (this.nextFree < this.slots && this.pins[this.nextFree] !== this.batch) return this.nextFree;
-    let best = -1;
-    let bestUse = Infinity;
-    for (let i = 0; i < this.slots; i++) {
-      if (this.pins[i] !== this.batch && this.lastUse[i] < bestUse) {
-        best = i;
-        bestUse = this.lastUse[i];
-      }
-    }
-    return best;
+    const end = this.slots;
+    for (let s = this.next[end]; s !== end; s = this.next[s]) if (this.pins[s] !== this.batch) return s;
+    return -1;
   }
 
   /** Record that `slot` now holds `value` (a snapshot the caller will not change), found by `key`. */
@@ -157,20 +154,36 @@ export class InternChooser {
     this.keys[slot] = key;
     this.values[slot] = value;
     this.index[key] = slot;
-    while (this.nextFree < this.slots && this.keys[this.nextFree] !== '') this.nextFree++;
+    this.touch(slot);
   }
 
-  /** Mark `slot` empty in the encoder's view (its insert was never sent). */
+  /** Mark `slot` empty in the encoder's view (its insert was never sent): it is chosen first again. */
   forget(slot: number): void {
     const old = this.keys[slot];
     if (old !== '' && this.index[old] === slot) delete this.index[old];
     this.keys[slot] = '';
     this.values[slot] = null;
-    this.lastUse[slot] = 0;
-    if (slot < this.nextFree) this.nextFree = slot;
+    this.unlink(slot);
+    this.linkAfter(slot, this.slots);
   }
 
   touch(slot: number): void {
-    this.lastUse[slot] = ++this.clock;
+    this.unlink(slot);
+    this.linkAfter(slot, this.prev[this.slots]);
+  }
+
+  private unlink(s: number): void {
+    const p = this.prev[s];
+    const n = this.next[s];
+    this.next[p] = n;
+    this.prev[n] = p;
+  }
+
+  private linkAfter(s: number, at: number): void {
+    const n = this.next[at];
+    this.prev[s] = at;
+    this.next[s] = n;
+    this.prev[n] = s;
+    this.next[at] = s;
   }
 }
