@@ -32,10 +32,16 @@ class StubClient extends EventEmitter implements EngineClient {
   }
 }
 
-async function engineClient(): Promise<{ client: EngineClient; close(): Promise<void>; label: string }> {
+async function engineClient(): Promise<{ client: EngineClient; close(): Promise<void>; label: string; pid?: number }> {
   if (engineArg !== 'stub') {
     const conn = await connectEngine(engineArg, {});
-    return { client: conn.client, close: () => conn.close(), label: `engine "${engineArg}" over the protocol link` };
+    const p = conn.link.params;
+    return {
+      client: conn.client,
+      close: () => conn.close(),
+      label: `engine "${engineArg}" over the protocol link (frames of ${p.maxFrame} bytes, window ${p.window})`,
+      pid: conn.local?.child?.pid,
+    };
   }
   const client = new StubClient();
   return { client, close: async () => {}, label: 'in-process allow-all stand-in (host side only)' };
@@ -96,32 +102,56 @@ async function main(): Promise<void> {
     bridge = b;
     let peakRss = 0;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-    const before = b.counters.forwarded;
-    const helperCpu = () => {
-      const f = readFileSync(`/proc/${source.helper!.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const before = { forwarded: b.counters.forwarded, verdicts: b.counters.verdicts };
+    const cpuMs = (pid: number) => {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
       return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
     };
+    const peakMiB = (pid: number | undefined) => {
+      if (!pid) return '-';
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return m ? (Number(m[1]) / 1024).toFixed(0) : '-';
+    };
+    const helperPid = source.helper!.pid;
+    const enginePid = engine.pid;
     const cpu0 = process.cpuUsage();
-    const h0 = helperCpu();
+    const h0 = cpuMs(helperPid);
+    const e0 = enginePid ? cpuMs(enginePid) : 0;
+    const t0 = performance.now();
     const ms = await sh(`find ${dir}/many -type f | xargs -P ${PARALLEL} -n 500 cat >/dev/null`);
-    await new Promise<void>((resolve) => {
+    // Every event the flood caused has its verdict (or nothing moves for 30 s: say where it stopped).
+    await new Promise<void>((resolve, reject) => {
+      let last = -1;
+      let still = performance.now();
       const t = setInterval(() => {
-        if (b.counters.inflight === 0) {
+        const c = b.counters;
+        if (c.inflight === 0 && c.events === c.verdicts + c.failAllowed + c.failDenied) {
           clearInterval(t);
           resolve();
+        } else if (c.verdicts !== last) {
+          last = c.verdicts;
+          still = performance.now();
+        } else if (performance.now() - still > 30_000) {
+          clearInterval(t);
+          void b.stats().then((s) => reject(new Error(`no verdict for 30 s with events still in flight: ${JSON.stringify(s)}`)));
         }
       }, 10);
     });
-    const forwarded = b.counters.forwarded - before;
+    const endToEnd = performance.now() - t0;
+    const forwarded = b.counters.forwarded - before.forwarded;
+    const verdicts = b.counters.verdicts - before.verdicts;
     const cpu = process.cpuUsage(cpu0);
-    const hcpu = helperCpu() - h0;
+    const hcpu = cpuMs(helperPid) - h0;
+    const ecpu = enginePid ? cpuMs(enginePid) - e0 : 0;
     clearInterval(sampler);
     const hs = await source.stats();
     process.stdout.write(
-      `flood (find | xargs -P ${PARALLEL} cat over ${FILES} files): ${forwarded} events forwarded in ${ms.toFixed(0)} ms: ${Math.round((forwarded / ms) * 1000)} events/s (goal >= 20000)\n` +
-        `  peak awaiting a verdict in the helper ${hs.maxPending}, peak engine in-flight ${b.counters.maxInflight}, verdicts ${b.counters.verdicts}, ` +
-        `helper deadline answers ${hs.timeouts}, bridge RSS peak ${(peakRss / 1048576).toFixed(0)} MiB\n` +
-        `  CPU: helper ${hcpu.toFixed(0)} ms, bridge process ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms\n`,
+      `flood (find | xargs -P ${PARALLEL} cat over ${FILES} files, ${ms.toFixed(0)} ms): ${forwarded} events forwarded, ` +
+        `${verdicts} verdicts back ${endToEnd.toFixed(0)} ms after it began: ${Math.round((verdicts / endToEnd) * 1000)} events/s end to end (goal >= 20000)\n` +
+        `  peaks: awaiting a verdict in the helper ${hs.maxPending}, helper output backlog ${(hs.maxOut / 1024).toFixed(0)} KiB, bridge in flight to the engine ${b.counters.maxInflight}; ` +
+        `helper deadline answers ${hs.timeouts}, kernel queue overflows ${hs.overflows}\n` +
+        `  memory peak: bridge ${(peakRss / 1048576).toFixed(0)} MiB, helper ${peakMiB(helperPid)} MiB, engine ${peakMiB(enginePid)} MiB\n` +
+        `  CPU: helper ${hcpu.toFixed(0)} ms, bridge ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, engine ${enginePid ? ecpu.toFixed(0) : '-'} ms\n`,
     );
     await b.stop();
     bridge = null;

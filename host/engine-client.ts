@@ -166,7 +166,10 @@ export class LinkEngineClient extends EventEmitter<{ up: []; down: []; error: [E
   private sendHello(): void {
     if (this.closed) return;
     this.counters.hellos++;
-    const hello: Hello = { type: MSG.HELLO, version: PROTOCOL_VERSION, profile: 'host', limits: this.limits, algorithms: [] };
+    // The frame size and window are the link's, as negotiated; HELLO reports them (SPEC.md §2.3).
+    const p = this.link.params;
+    const limits: Limits = { ...this.limits, maxFrame: p.maxFrame, window: p.window, maxMessage: Math.min(this.limits.maxMessage, p.maxMessage) };
+    const hello: Hello = { type: MSG.HELLO, version: PROTOCOL_VERSION, profile: 'host', limits, algorithms: [] };
     this.link.send(this.encoder.encode(hello));
   }
 

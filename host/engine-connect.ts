@@ -8,7 +8,7 @@
 import { spawn, ChildProcess } from 'node:child_process';
 import { crc32 } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { Link } from '../protocol/link.js';
+import { Link, LINE_OFFERS, LineKind } from '../protocol/link.js';
 import { Transport } from '../protocol/transport.js';
 import { createCborxCodec } from '../protocol/node/cborx.js';
 import { createPtyPair, PtyPair } from '../protocol/node/transports/pty.js';
@@ -30,13 +30,19 @@ export class LocalEngine {
   child: ChildProcess | null = null;
   private stderr = '';
 
-  constructor(readonly port: string, readonly stateDir: string | undefined, private readonly log: (line: string) => void) {}
+  constructor(
+    readonly port: string,
+    readonly stateDir: string | undefined,
+    private readonly log: (line: string) => void,
+    /** What the engine's link offers: stream over a plain pty, uart when the host paces the line like one. */
+    readonly line: LineKind = 'stream',
+  ) {}
 
   /** Start (or start again) the engine process on the pty end. */
   start(): void {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) return;
     // Its standard input is a pipe from this process: if this process dies, the engine goes too.
-    const args = [IMANS, 'engine', '--port', this.port, '--exit-with-stdin'];
+    const args = [IMANS, 'engine', '--port', this.port, '--line', this.line, '--exit-with-stdin'];
     if (this.stateDir) args.push('--state', this.stateDir);
     const child = spawn(process.execPath, args, { stdio: ['pipe', 'ignore', 'pipe'] });
     this.child = child;
@@ -94,10 +100,12 @@ export async function connectEngine(spec: string, opts: ConnectOptions = {}): Pr
   let transport: Transport;
   let pty: PtyPair | null = null;
   let local: LocalEngine | undefined;
+  // A serial device may be a UART at any speed; a pty paced like one is one.
+  let line: LineKind = opts.pace ? 'uart' : 'stream';
   if (spec === 'local') {
     pty = await createPtyPair();
     transport = await openSerial(pty.a, opts.baud);
-    local = new LocalEngine(pty.b, opts.stateDir, log);
+    local = new LocalEngine(pty.b, opts.stateDir, log, line);
     local.start();
   } else if (spec.startsWith('tcp://')) {
     const m = /^tcp:\/\/(.+):(\d+)$/.exec(spec);
@@ -105,11 +113,13 @@ export async function connectEngine(spec: string, opts: ConnectOptions = {}): Pr
     transport = await connectTcp(Number(m[2]), m[1]);
   } else if (spec.startsWith('/')) {
     transport = await openSerial(spec, opts.baud);
+    line = 'uart';
   } else {
     throw new ConnectError(`--engine ${spec}: expected local, a device path or tcp://HOST:PORT`, 'BAD_ENGINE_SPEC');
   }
   if (opts.pace) transport = new PacedTransport(transport, { baud: opts.baud ?? 115200 });
   const link = new Link(transport, {
+    ...LINE_OFFERS[line],
     crc32: (b: Uint8Array) => crc32(b) >>> 0,
     maxMessage: 65536,
     keepaliveMs: opts.keepaliveMs,

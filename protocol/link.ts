@@ -33,6 +33,16 @@ export const LINK_VERSION = 1;
 export const MAX_WINDOW = 127;
 export const DEFAULT_WINDOW = 4;
 export const DEFAULT_MAX_MESSAGE = 4096;
+
+/** What an end offers for its kind of line (SPEC.md §2.8). A UART's frames stay short: a frame
+ * holds the line for its whole length (256 bytes: 22 ms at 115200 baud), and a damaged one is
+ * sent again whole. A pty or a socket loses nothing and costs per write, not per byte, so an end
+ * there offers big frames and a wide window; negotiation still settles on the smaller offer. */
+export type LineKind = 'uart' | 'stream';
+export const LINE_OFFERS: { uart: Pick<LinkOptions, 'maxFrame' | 'window'>; stream: Pick<LinkOptions, 'maxFrame' | 'window'> } = {
+  uart: { maxFrame: DEFAULT_MAX_FRAME, window: DEFAULT_WINDOW },
+  stream: { maxFrame: 4096, window: 32 },
+};
 /** RST payload: version, nonce, max frame, window, max message. RST_ACK adds the echoed nonce. */
 const RST_LEN = 12;
 const RST_ACK_LEN = 16;
