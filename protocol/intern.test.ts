@@ -2,6 +2,7 @@
 // of which slot to overwrite (free first, then least recently used, never a pinned one).
 import { describe, expect, it } from 'vitest';
 import { INTERN_KIND, InternChooser, InternTable } from './intern.js';
+import { seededRandom } from './node/transports/faulty.js';
 
 describe('InternTable', () => {
   it('holds a value per slot with its kind, restores on undo, clears on reset', () => {
@@ -24,7 +25,8 @@ describe('InternTable', () => {
   });
 });
 
-const [A, B, C, D] = ['a', 'b', 'c', 'd'];
+const [A, B, C, D] = [0x0a, 0x0b, 0x0c, 0x0d];
+const NAME: { [k: number]: string } = { [A]: 'A', [B]: 'B', [C]: 'C', [D]: 'D' };
 
 describe('InternChooser', () => {
   it('fills free slots in order, then evicts the least recently used unpinned slot', () => {
@@ -33,7 +35,7 @@ describe('InternChooser', () => {
     for (const k of [A, B, C]) {
       const s = c.choose();
       c.pin(s);
-      c.assign(s, k, k.toUpperCase());
+      c.assign(s, k, NAME[k]);
       c.touch(s);
     }
     expect([A, B, C].map((k) => c.lookup(k))).toEqual([0, 1, 2]);
@@ -83,5 +85,48 @@ describe('InternChooser', () => {
     expect(c.choose()).toBe(0);
     expect(c.slots).toBe(4);
     expect(new InternChooser(0).choose()).toBe(-1);
+  });
+
+  it('finds keys that share a probe chain, and keeps finding them as others leave it', () => {
+    const c = new InternChooser(4); // an index of 8 entries: keys 1, 9, 17 and -7 all start at entry 1
+    const keys = [1, 9, 17, -7];
+    keys.forEach((k, s) => c.assign(s, k, k));
+    expect(keys.map((k) => c.lookup(k))).toEqual([0, 1, 2, 3]);
+    c.forget(0);
+    expect(keys.map((k) => c.lookup(k))).toEqual([-1, 1, 2, 3]);
+    c.assign(2, 2, 2); // slot 2 now holds key 2: 17 is gone, 2 is found
+    expect([c.lookup(17), c.lookup(2), c.lookup(9), c.lookup(-7)]).toEqual([-1, 2, 1, 3]);
+    expect(c.lookup(25)).toBe(-1);
+  });
+
+  it('fuzz: lookups agree with a plain model through random assigns and forgets', () => {
+    const r = seededRandom(11);
+    for (const slots of [1, 3, 8, 64]) {
+      const c = new InternChooser(slots);
+      const model: (number | null)[] = new Array(slots).fill(null);
+      const newest = new Map<number, number>(); // key → the slot it was last assigned to
+      for (let i = 0; i < 5000; i++) {
+        const slot = Math.floor(r() * slots);
+        // Few distinct keys, many sharing low bits: long chains, duplicates, wrap-around.
+        const key = (Math.floor(r() * 40) * 16 + (r() < 0.5 ? 0 : 15)) | (r() < 0.1 ? 0x80000000 : 0);
+        if (r() < 0.2) {
+          c.forget(slot);
+          model[slot] = null;
+        } else {
+          c.assign(slot, key, key);
+          model[slot] = key;
+          newest.set(key, slot);
+        }
+        const probe = model[Math.floor(r() * slots)];
+        if (probe === null) continue;
+        const found = c.lookup(probe);
+        // The slot last assigned under the key, while it still holds it; else none, or another
+        // slot holding that key (an older copy, found again once the index named it). Never a
+        // slot holding another key.
+        const last = newest.get(probe)!;
+        if (model[last] === probe) expect(found).toBe(last);
+        else if (found >= 0) expect(model[found]).toBe(probe);
+      }
+    }
   });
 });

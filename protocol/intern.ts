@@ -4,9 +4,9 @@
 // a slot is the eviction and the decoder (the engine) never runs a policy of its own. Both ends
 // clear the table on link reset and size it to the smaller of the two HELLO `internSlots`.
 //
-// Portable (Espruino profile). The decoder side is arrays indexed by slot. The encoder side finds
-// a value by a key in an object used as a dictionary; it runs on the host only (the engine never
-// sends EVENT), where that object is a hash map.
+// Portable (Espruino profile). The decoder side is arrays indexed by slot. The encoder side (the
+// host only: the engine never sends EVENT) finds a value by a 32-bit key in an open-addressed
+// table of typed arrays: no strings are built or interned per event.
 
 /** What a slot holds. */
 export const INTERN_KIND = { FILE: 0, PROC: 1 } as const;
@@ -63,14 +63,19 @@ export class InternTable {
  * The encoder's table: which slot holds which value, and which slot to overwrite next: a
  * never-used slot first, then the least recently used one that the current batch does not
  * reference (a batch's inserts all apply before its events, so a slot referenced by the batch must
- * keep its value until the batch ends). Values are found by a key the caller derives from a few of
- * their fields; the caller compares the whole value with the slot's snapshot before using a slot.
+ * keep its value until the batch ends). Values are found by a 32-bit key the caller derives from
+ * their fields (a hash: two values may share one); the caller compares the whole value with the
+ * slot's snapshot before using a slot.
  */
 export class InternChooser {
   slots: number;
-  private keys: string[];
   private values: unknown[];
-  private index: { [key: string]: number };
+  // Each slot's key, and whether it has one (an empty slot has none).
+  private keys: Int32Array;
+  private keyed: Uint8Array;
+  // key → slot, linear probing over a power of two at least twice `slots`; entries are slot + 1
+  // (0: empty). One entry per key: the slot most recently assigned under it.
+  private index: Int32Array;
   // Slots in use order, a doubly linked list through `prev`/`next` with node `slots` as its
   // sentinel: next[slots] is the least recently used (never-used and forgotten slots sit there),
   // prev[slots] the most recent. Choosing and touching are O(1), not a scan of every slot.
@@ -81,9 +86,10 @@ export class InternChooser {
 
   constructor(slots: number) {
     this.slots = 0;
-    this.keys = [];
     this.values = [];
-    this.index = {};
+    this.keys = new Int32Array(0);
+    this.keyed = new Uint8Array(0);
+    this.index = new Int32Array(1);
     this.prev = new Int32Array(1);
     this.next = new Int32Array(1);
     this.pins = new Int32Array(0);
@@ -93,12 +99,13 @@ export class InternChooser {
 
   reset(slots: number): void {
     this.slots = slots;
-    this.keys = [];
     this.values = [];
-    for (let i = 0; i < slots; i++) {
-      this.keys.push('');
-      this.values.push(null);
-    }
+    for (let i = 0; i < slots; i++) this.values.push(null);
+    this.keys = new Int32Array(slots);
+    this.keyed = new Uint8Array(slots);
+    let size = 2;
+    while (size < slots * 2) size *= 2;
+    this.index = new Int32Array(size);
     this.prev = new Int32Array(slots + 1);
     this.next = new Int32Array(slots + 1);
     // In slot order: unused slots are chosen lowest first.
@@ -107,7 +114,6 @@ export class InternChooser {
       this.prev[i] = i === 0 ? slots : i - 1;
     }
     this.pins = new Int32Array(slots);
-    this.index = {};
     this.batch = 1;
   }
 
@@ -117,9 +123,13 @@ export class InternChooser {
   }
 
   /** The slot last assigned under `key`, or −1: a candidate, whose value the caller compares. */
-  lookup(key: string): number {
-    const s = this.index[key];
-    return s === undefined ? -1 : s;
+  lookup(key: number): number {
+    const mask = this.index.length - 1;
+    for (let i = key & mask; ; i = (i + 1) & mask) {
+      const e = this.index[i];
+      if (e === 0) return -1;
+      if (this.keys[e - 1] === (key | 0)) return e - 1;
+    }
   }
 
   /** The snapshot `slot` holds (what the decoder has there). */
@@ -147,24 +157,46 @@ export class InternChooser {
   }
 
   /** Record that `slot` now holds `value` (a snapshot the caller will not change), found by `key`. */
-  assign(slot: number, key: string, value: unknown): void {
-    const old = this.keys[slot];
-    // Two values under one key: the index names the newer; the older stays until evicted.
-    if (old !== '' && this.index[old] === slot) delete this.index[old];
+  assign(slot: number, key: number, value: unknown): void {
+    this.unindex(slot);
     this.keys[slot] = key;
+    this.keyed[slot] = 1;
     this.values[slot] = value;
-    this.index[key] = slot;
+    // Two values under one key: the index names the newer; the older stays until evicted.
+    const mask = this.index.length - 1;
+    let i = key & mask;
+    while (this.index[i] !== 0 && this.keys[this.index[i] - 1] !== (key | 0)) i = (i + 1) & mask;
+    this.index[i] = slot + 1;
     this.touch(slot);
   }
 
   /** Mark `slot` empty in the encoder's view (its insert was never sent): it is chosen first again. */
   forget(slot: number): void {
-    const old = this.keys[slot];
-    if (old !== '' && this.index[old] === slot) delete this.index[old];
-    this.keys[slot] = '';
+    this.unindex(slot);
     this.values[slot] = null;
     this.unlink(slot);
     this.linkAfter(slot, this.slots);
+  }
+
+  /** Drop `slot`'s key from the index if the index names it, closing the gap behind it so that
+   * probing stays correct without tombstones. */
+  private unindex(slot: number): void {
+    if (!this.keyed[slot]) return;
+    this.keyed[slot] = 0;
+    const idx = this.index;
+    const mask = idx.length - 1;
+    let i = this.keys[slot] & mask;
+    while (idx[i] !== 0 && idx[i] !== slot + 1) i = (i + 1) & mask;
+    if (idx[i] === 0) return;
+    idx[i] = 0;
+    for (let j = (i + 1) & mask; idx[j] !== 0; j = (j + 1) & mask) {
+      // An entry may move back into the gap unless its home lies cyclically in (i, j].
+      const home = this.keys[idx[j] - 1] & mask;
+      if (i <= j ? home > i && home <= j : home > i || home <= j) continue;
+      idx[i] = idx[j];
+      idx[j] = 0;
+      i = j;
+    }
   }
 
   touch(slot: number): void {

@@ -545,7 +545,7 @@ interface Tuple {
   kind: number;
   /** The slot holding it (−1: not in the table). */
   slot: number;
-  key: string;
+  key: number;
   /** For an insert: the tuple's encoding, and the validated copy the table keeps. */
   enc: Uint8Array | null;
   snapshot: unknown;
@@ -554,12 +554,28 @@ interface Tuple {
 // The encoder's table finds a value by a few fields, then compares all of them with the copy it
 // keeps (so a caller may pass fresh objects each time, or change an object it passed before).
 
-function fileKey(f: FileInfo): string {
-  return f.path + '\u0000' + f.dev + ':' + f.ino + ':' + f.size;
+// 32-bit FNV-1a over the key fields (numbers beyond 32 bits folded in by their high part too).
+// The prime is 2^24 + 403: h * prime mod 2^32 without Math.imul, which the board lacks.
+function fnvStep(h: number): number {
+  return ((h << 24) + h * 403) | 0;
 }
 
-function procKey(p: ProcInfo): string {
-  return p.pid + ':' + p.mntns + ':' + p.uid + ':' + p.comm;
+function mixNumber(h: number, n: number): number {
+  h = fnvStep(h ^ (n >>> 0));
+  return fnvStep(h ^ Math.floor(n / 4294967296));
+}
+
+function mixText(h: number, t: string): number {
+  for (let i = 0; i < t.length; i++) h = fnvStep(h ^ t.charCodeAt(i));
+  return h;
+}
+
+function fileKey(f: FileInfo): number {
+  return mixNumber(mixNumber(mixNumber(mixText(-2128831035, String(f.path)), f.dev), f.ino), f.size);
+}
+
+function procKey(p: ProcInfo): number {
+  return mixText(mixNumber(mixNumber(mixNumber(-2128831035, p.pid), p.mntns), p.uid), String(p.comm));
 }
 
 function sameBytes(a: Uint8Array, b: unknown): boolean {
