@@ -66,6 +66,19 @@ describe('native fanotify helper', () => {
     expect(ev.digests.map((d) => [d.algo, hex(d.digest)])).toEqual([[4, sha('sha256', 'hello\n')]]);
   });
 
+  it("reports a non-root opener's real, effective, saved and fs ids and its comm", async () => {
+    const file = `${fs.dir}/creds.txt`;
+    writeFileSync(file, 'ids\n', { mode: 0o644 });
+    const { events } = await watch(() => ({ allow: true }));
+    const r = await run('setpriv', ['--reuid', '1234', '--regid', '4321', '--clear-groups', 'cat', file]);
+    expect(r.stdout).toBe('ids\n');
+    const evs = events.filter((e) => e.path === file);
+    expect(evs).toHaveLength(1);
+    expect([evs[0].uid, evs[0].euid, evs[0].suid, evs[0].fsuid]).toEqual([1234, 1234, 1234, 1234]);
+    expect([evs[0].gid, evs[0].egid, evs[0].sgid, evs[0].fsgid]).toEqual([4321, 4321, 4321, 4321]);
+    expect(evs[0].comm).toBe('cat');
+  });
+
   it('denies with EPERM when told to, and the opener sees it', async () => {
     const file = `${fs.dir}/deny.txt`;
     writeFileSync(file, 'secret');
