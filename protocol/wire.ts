@@ -6,7 +6,7 @@
 //
 // Portable (Espruino profile).
 
-import { Codec, encodeHead, isPlainObject, isProtocolError, isSafeInt, ProtocolError, protocolError } from './cbor.js';
+import { Codec, encodeCbor, encodeHead, isPlainObject, isProtocolError, isSafeInt, ProtocolError, protocolError } from './cbor.js';
 import { concat, equalBytes } from './bytes.js';
 import { INTERN_KIND, InternChooser, InternTable } from './intern.js';
 import {
@@ -382,7 +382,6 @@ function knownType(t: number): boolean {
 
 const HEAD_EVENT = encodeHead(4, 4);
 const TYPE_EVENT = encodeHead(0, MSG.EVENT);
-const INSERT_HEAD = encodeHead(4, 3);
 
 function headLen(n: number): number {
   return n < 24 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : n < 4294967296 ? 5 : 9;
@@ -471,7 +470,7 @@ export class WireEncoder {
       if (fRef.slot >= 0) {
         ev[0] = pRef.slot;
         ev[1] = fRef.slot;
-        const evB = this.codec.encode(ev);
+        const evB = encodeCbor(ev);
         const add = evB.length + pRef.bytes + fRef.bytes;
         const size = 2 + firstBytes.length + headLen(parts.length + (pRef.hit ? 0 : 1) + (fRef.hit ? 0 : 1)) + insBytes + headLen(n + 1) + evBytes + add;
         if (size <= maxBytes) {
@@ -502,12 +501,14 @@ export class WireEncoder {
     const key = isFile ? fileKey(v as FileInfo) : procKey(v as ProcInfo);
     const slot = this.table.lookup(key);
     if (slot >= 0 && (isFile ? sameFile(this.table.value(slot) as FileInfo, v as FileInfo) : sameProc(this.table.value(slot) as ProcInfo, v as ProcInfo))) {
-      return { kind: kind, slot: slot, key: key, enc: null, snapshot: null };
+      return { kind: kind, slot: slot, key: key, wire: null, snapshot: null };
     }
+    // Reading the wire form back validates every field; the wire form, valid once that passes, is
+    // what the insert encodes, and the table keeps a copy with its own byte strings.
     const field = fieldName('events', n, name);
-    const snapshot = isFile ? fileInfoFromWire(fileInfoToWire(v as FileInfo), field) : procInfoFromWire(procInfoToWire(v as ProcInfo), field);
-    const enc = this.codec.encode(isFile ? fileInfoToWire(snapshot as FileInfo) : procInfoToWire(snapshot as ProcInfo));
-    return { kind: kind, slot: -1, key: key, enc: enc, snapshot: isFile ? copyFile(snapshot as FileInfo) : snapshot };
+    const wire = isFile ? fileInfoToWire(v as FileInfo) : procInfoToWire(v as ProcInfo);
+    const checked = isFile ? fileInfoFromWire(wire, field) : procInfoFromWire(wire, field);
+    return { kind: kind, slot: -1, key: key, wire: wire, snapshot: isFile ? copyFile(checked as FileInfo) : checked };
   }
 
   /**
@@ -521,13 +522,13 @@ export class WireEncoder {
       // The value sits in the slot this event's process is about to take: insert it elsewhere.
       hit = -1;
       x.snapshot = t.value(x.slot);
-      x.enc = this.codec.encode(x.kind === INTERN_KIND.FILE ? fileInfoToWire(x.snapshot as FileInfo) : procInfoToWire(x.snapshot as ProcInfo));
+      x.wire = x.kind === INTERN_KIND.FILE ? fileInfoToWire(x.snapshot as FileInfo) : procInfoToWire(x.snapshot as ProcInfo);
     }
     const slot = hit >= 0 ? hit : t.choose();
     if (slot < 0) return { slot: -1, hit: false, oldPin: 0, bytes: 0, item: null, tuple: x };
     const oldPin = t.pin(slot);
     if (hit >= 0) return { slot: slot, hit: true, oldPin: oldPin, bytes: 0, item: null, tuple: x };
-    const item = concat([INSERT_HEAD, encodeHead(0, slot), encodeHead(0, x.kind), x.enc as Uint8Array]);
+    const item = encodeCbor([slot, x.kind, x.wire]);
     return { slot: slot, hit: false, oldPin: oldPin, bytes: item.length, item: item, tuple: x };
   }
 
@@ -546,36 +547,25 @@ interface Tuple {
   /** The slot holding it (−1: not in the table). */
   slot: number;
   key: number;
-  /** For an insert: the tuple's encoding, and the validated copy the table keeps. */
-  enc: Uint8Array | null;
+  /** For an insert: the tuple's validated wire form, and the copy the table keeps. */
+  wire: unknown[] | null;
   snapshot: unknown;
 }
 
 // The encoder's table finds a value by a few fields, then compares all of them with the copy it
 // keeps (so a caller may pass fresh objects each time, or change an object it passed before).
 
-// 32-bit FNV-1a over the key fields (numbers beyond 32 bits folded in by their high part too).
-// The prime is 2^24 + 403: h * prime mod 2^32 without Math.imul, which the board lacks.
-function fnvStep(h: number): number {
-  return ((h << 24) + h * 403) | 0;
-}
-
-function mixNumber(h: number, n: number): number {
-  h = fnvStep(h ^ (n >>> 0));
-  return fnvStep(h ^ Math.floor(n / 4294967296));
-}
-
-function mixText(h: number, t: string): number {
-  for (let i = 0; i < t.length; i++) h = fnvStep(h ^ t.charCodeAt(i));
-  return h;
-}
-
+// Keys only find a candidate slot, whose value is then compared in full: a cheap mix of the
+// identifying numbers does (a file's path is left out: a hard link's other name just misses).
+// Fields are unchecked here; anything not a number mixes in as 0.
 function fileKey(f: FileInfo): number {
-  return mixNumber(mixNumber(mixNumber(mixText(-2128831035, String(f.path)), f.dev), f.ino), f.size);
+  const ino = f.ino;
+  return (ino ^ Math.floor(ino / 4294967296) ^ (f.dev * 65599) ^ (f.size * 31)) | 0;
 }
 
 function procKey(p: ProcInfo): number {
-  return mixText(mixNumber(mixNumber(mixNumber(-2128831035, p.pid), p.mntns), p.uid), String(p.comm));
+  const ns = p.mntns;
+  return (p.pid ^ (ns * 65599) ^ Math.floor(ns / 4294967296) ^ (p.uid * 31)) | 0;
 }
 
 function sameBytes(a: Uint8Array, b: unknown): boolean {
