@@ -4,7 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { FanotifyHelper, HelperEvent, HELPER_FLAG, FAN, ensureHelperBuilt } from './fanotify.js';
+import { FanotifyHelper, HelperEvent, HELPER_FLAG, FAN, ensureHelperBuilt, decodeEvent, HelperError } from './fanotify.js';
+import { seededRandom } from '../protocol/node/transports/faulty.js';
 import { mountTmpfs, newMountNs, run, sh, until, Tmpfs, MountNs, mntnsOf } from '../test/bridge-support.js';
 
 let fs: Tmpfs;
@@ -201,7 +202,7 @@ describe('native fanotify helper', () => {
     // more output than a socket's worth drained in between, so the backlog grows, is written in
     // pieces, and the buffer is compacted while a frame is being built.
     const files = 4000;
-    const passes = 6;
+    const passes = 3;
     mkdirSync(`${fs.dir}/busy`);
     for (let i = 0; i < files; i++) writeFileSync(`${fs.dir}/busy/file-with-a-longish-name-${i}`, `${i}\n`);
     const { h, events } = await watch(null);
@@ -261,5 +262,72 @@ describe('native fanotify helper', () => {
     const h = await FanotifyHelper.start();
     helper = h;
     await expect(h.mark(`${fs.dir}/no/such/dir`)).rejects.toThrow(/fanotify mark of .*: ENOENT/);
+  });
+});
+
+/** An R_EVENT body as the helper writes it (imans-fanotify.c handle_perm). */
+function eventBody(path: string, comm: string, xattr: Buffer | null, digests: [number, Buffer][]): Buffer {
+  const fixed = Buffer.alloc(16 + 16 + 40 + 24 + 12 + 12 + 16);
+  let o = 0;
+  for (const v of [7, FAN.OPEN_PERM, 0, 4242]) o = fixed.writeUInt32LE(v, o);
+  for (const v of [4026531841, 4026531837]) o = fixed.writeBigUInt64LE(BigInt(v), o);
+  for (let i = 0; i < 10; i++) o = fixed.writeUInt32LE(1000 + i, o);
+  for (const v of [64, 123456, 6, 1700000000]) o = fixed.writeBigUInt64LE(BigInt(v), o);
+  o = fixed.writeUInt32LE(5, o);
+  o = fixed.writeBigUInt64LE(1700000001n, o);
+  o = fixed.writeUInt32LE(9, o);
+  for (const v of [0x01021994, 0, 0, 0o100644]) o = fixed.writeUInt32LE(v, o);
+  const p = Buffer.from(path);
+  const c = Buffer.from(comm);
+  const parts: Buffer[] = [fixed, Buffer.from([p.length & 255, p.length >> 8]), p, Buffer.from([c.length]), c];
+  const xl = Buffer.alloc(4);
+  xl.writeInt32LE(xattr ? xattr.length : -1);
+  parts.push(xl);
+  if (xattr) parts.push(xattr);
+  parts.push(Buffer.from([digests.length]));
+  for (const [algo, d] of digests) parts.push(Buffer.from([algo, d.length]), d);
+  return Buffer.concat(parts);
+}
+
+describe('helper event frames', () => {
+  it('decodes every field the helper writes', () => {
+    const ev = decodeEvent(eventBody('/t/a b', 'cat', Buffer.from('0404aa', 'hex'), [[4, Buffer.alloc(32, 1)]]));
+    expect(ev).toMatchObject({ cookie: 7, pid: 4242, mntns: 4026531841, userns: 4026531837, uid: 1000, fsgid: 1007, auid: 1008, ses: 1009 });
+    expect(ev).toMatchObject({ dev: 64, ino: 123456, size: 6, mtimeSec: 1700000000, mtimeNsec: 5, ctimeNsec: 9, fsmagic: 0x01021994, mode: 0o100644 });
+    expect([ev.path, ev.comm, hex(ev.xattr)]).toEqual(['/t/a b', 'cat', '0404aa']);
+    expect(ev.digests.map((d) => [d.algo, hex(d.digest)])).toEqual([[4, '01'.repeat(32)]]);
+    expect(decodeEvent(eventBody('/x', '', null, [])).xattr).toBeNull();
+  });
+
+  it('fuzz: a truncated or corrupted frame is a HelperError naming what it ends in, never another exception', () => {
+    const r = seededRandom(5);
+    const good = eventBody('/some/file', 'sh', Buffer.alloc(40, 3), [[4, Buffer.alloc(32, 2)], [8, Buffer.alloc(64, 9)]]);
+    for (let n = 0; n < good.length; n++) expect(() => decodeEvent(good.subarray(0, n))).toThrow(HelperError);
+    for (let i = 0; i < 20_000; i++) {
+      const b = Buffer.from(good);
+      const flips = 1 + Math.floor(r() * 4);
+      for (let k = 0; k < flips; k++) b[Math.floor(r() * b.length)] = Math.floor(r() * 256);
+      const cut = r() < 0.3 ? b.subarray(0, Math.floor(r() * b.length)) : b;
+      try {
+        const ev = decodeEvent(cut);
+        for (const d of ev.digests) expect(d.digest.length).toBeLessThanOrEqual(255);
+      } catch (e) {
+        expect(e).toBeInstanceOf(HelperError);
+      }
+    }
+  });
+});
+
+describe('helper stream out of step', () => {
+  it('stops a helper whose output loses its framing, and says why', async () => {
+    // A stand-in process speaking the helper's framing: READY, then a length no frame can have.
+    const script = `${fs.dir}/bad-helper.sh`;
+    writeFileSync(script, "#!/bin/sh\nprintf '\\011\\000\\000\\000\\001\\001\\000\\000\\000\\000\\000\\000\\000'\nsleep 0.3\nprintf '\\377\\377\\377\\177junk'\nexec sleep 30\n", { mode: 0o755 });
+    const h = await FanotifyHelper.start(script);
+    const err = new Promise<Error>((resolve) => h.once('error', resolve));
+    const exited = new Promise<void>((resolve) => h.once('exit', () => resolve()));
+    expect((await err).message).toMatch(/frame length 2147483647 .* out of step/);
+    await exited;
+    expect(h.alive).toBe(false);
   });
 });

@@ -11,6 +11,9 @@ import { fileURLToPath } from 'node:url';
 const NATIVE_DIR = fileURLToPath(new URL('./native/', import.meta.url));
 export const HELPER_PATH = NATIVE_DIR + 'build/imans-fanotify';
 
+/** Larger than any frame the helper writes (an event: a 64 KiB path, a 64 KiB xattr, 255 digests):
+ * a length beyond it means the stream is out of step. */
+const MAX_HELPER_FRAME = 1 << 20;
 const R_READY = 1, R_EVENT = 2, R_NOTIFY = 3, R_TIMEOUT = 4, R_REPLY = 5, R_STATS = 6, R_OVERFLOW = 7;
 const C_MARK = 1, C_VERDICT = 2, C_NSCONF = 3, C_FLUSH = 4, C_STATS = 5, C_TRUST = 6, C_LIMITS = 7;
 
@@ -214,6 +217,15 @@ export class FanotifyHelper extends EventEmitter<HelperEvents> {
     let o = 0;
     while (this.buf.length - o >= 4) {
       const n = this.buf.readUInt32LE(o);
+      if (n < 1 || n > MAX_HELPER_FRAME) {
+        // Nothing after this can be trusted to be framed: stop the helper (it answers what is
+        // pending by each namespace's fail response) rather than act on misread bytes.
+        this.buf = Buffer.alloc(0);
+        this.child.stdout.removeAllListeners('data');
+        this.kill('SIGTERM');
+        this.emit('error', new HelperError(`helper frame length ${n} at stream offset ${o}: the stream is out of step; stopping the helper`, 'HELPER_FRAME'));
+        return;
+      }
       if (this.buf.length - o - 4 < n) break;
       const body = this.buf.subarray(o + 5, o + 4 + n);
       const type = this.buf[o + 4];

@@ -47,12 +47,24 @@ export class FanotifySource implements Source {
   /** Namespace settings, kept to be applied to a helper that starts (or restarts) later. */
   private nsSettings = new Map<number, [boolean, number, boolean]>();
   private stopping = false;
+  private restartDelayMs = 250;
+  private restartTimer: NodeJS.Timeout | null = null;
   overflows = 0;
   procGone = 0;
+  /** Helpers started again (and marking) after one died. */
+  restarts = 0;
 
   constructor(private readonly opts: FanotifySourceOptions) {}
 
   async start(sink: SourceSink): Promise<void> {
+    this.stopping = false;
+    await this.launch(sink);
+  }
+
+  /** Start a helper with every mark and setting so far. A helper that dies is started again (after
+   * 250 ms, doubling to 5 s while starts keep failing): while none runs the kernel lets opens
+   * through unwatched, so enforcement must come back by itself. */
+  private async launch(sink: SourceSink): Promise<void> {
     const h = await FanotifyHelper.start(this.opts.helperPath);
     this.helper = h;
     h.on('event', (ev) => {
@@ -75,16 +87,39 @@ export class FanotifySource implements Source {
     h.on('error', (e) => sink.notice('helper', e.message));
     h.on('exit', (code, signal) => {
       this.pending.clear();
-      if (!this.stopping) sink.notice('helper-exit', `fanotify helper exited (${signal ?? code}): ${h.stderr.trim()}`);
+      if (this.stopping || this.helper !== h) return;
+      sink.notice('helper-exit', `fanotify helper exited (${signal ?? code}): ${h.stderr.trim()}; starting it again`);
+      this.relaunch(sink);
     });
     for (const [mntns, [failAllow, deadlineMs, awaitVerdict]] of this.nsSettings) h.nsConfig(mntns, failAllow, deadlineMs, !awaitVerdict);
     for (const pid of this.opts.trust ?? [process.pid]) await h.trust(pid);
     if (this.opts.maxHashBytes !== undefined) await h.limits(this.opts.maxHashBytes);
     for (const dir of this.opts.watch) await h.mark(dir);
+    this.restartDelayMs = 250;
+  }
+
+  private relaunch(sink: SourceSink): void {
+    const delay = this.restartDelayMs;
+    this.restartDelayMs = Math.min(delay * 2, 5000);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (this.stopping) return;
+      this.launch(sink).then(() => {
+        this.restarts++;
+      }, (e: Error) => {
+        sink.notice('helper-start', `fanotify helper did not start again: ${e.message}; retrying in ${this.restartDelayMs} ms`);
+        const failed = this.helper;
+        this.helper = null;
+        if (failed?.alive) void failed.close();
+        this.relaunch(sink);
+      });
+    }, delay);
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
     await this.helper?.close();
   }
 
@@ -99,6 +134,6 @@ export class FanotifySource implements Source {
 
   async stats(): Promise<{ [name: string]: number }> {
     const s = this.helper?.alive ? await this.helper.stats() : null;
-    return { ...(s ?? {}), versions: this.versions.size, versionHits: this.versions.hits, awaiting: this.pending.size };
+    return { ...(s ?? {}), versions: this.versions.size, versionHits: this.versions.hits, awaiting: this.pending.size, restarts: this.restarts };
   }
 }
