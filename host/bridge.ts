@@ -51,6 +51,10 @@ export interface Source {
   configure?(mntns: number, failAllow: boolean, deadlineMs: number, awaitVerdict: boolean): void;
   /** Enforcing sources: forget cached verdicts (policy, keys or namespaces changed). */
   flush?(): Promise<void>;
+  /** Stop delivering events for now (the engine is behind), and start again. Events wait at the
+   * source (the helper's buffer, the kernel's queue), where deadlines still apply. */
+  pause?(): void;
+  resume?(): void;
   stats?(): Promise<{ [name: string]: number }>;
 }
 
@@ -70,6 +74,8 @@ export interface BridgeStats {
   delivered: number;
   inflight: number;
   maxInflight: number;
+  /** Times the sources were paused because the engine was behind. */
+  pauses: number;
   audits: number;
   notices: number;
 }
@@ -80,6 +86,9 @@ export interface BridgeOptions {
   audit?: AuditLog;
   /** Events kept for a link that is down; beyond this the oldest are dropped (and counted). */
   maxQueued?: number;
+  /** Events sent to the engine and not yet answered, beyond which sources are paused until half
+   * have been answered: bounds this process's memory under a flood. Default 4096. */
+  maxInflight?: number;
 }
 
 export class BridgeError extends Error {
@@ -100,7 +109,7 @@ export class Bridge extends EventEmitter<{ notice: [kind: string, detail: string
   readonly table = new NamespaceTable();
   readonly counters: BridgeStats = {
     events: 0, forwarded: 0, verdicts: 0, denied: 0, lateVerdicts: 0, failAllowed: 0, failDenied: 0,
-    queued: 0, delivered: 0, inflight: 0, maxInflight: 0, audits: 0, notices: 0,
+    queued: 0, delivered: 0, inflight: 0, maxInflight: 0, pauses: 0, audits: 0, notices: 0,
   };
   droppedFromQueue = 0;
   private seq = 1;
@@ -109,6 +118,8 @@ export class Bridge extends EventEmitter<{ notice: [kind: string, detail: string
   private readonly sources: Source[];
   private readonly audit: AuditLog | null;
   private readonly maxQueued: number;
+  private readonly inflightHigh: number;
+  private paused = false;
 
   constructor(opts: BridgeOptions) {
     super();
@@ -116,6 +127,7 @@ export class Bridge extends EventEmitter<{ notice: [kind: string, detail: string
     this.sources = opts.sources;
     this.audit = opts.audit ?? null;
     this.maxQueued = opts.maxQueued ?? 1_000_000;
+    this.inflightHigh = Math.max(2, opts.maxInflight ?? 4096);
     this.client.on('up', () => {
       void this.onUp();
     });
@@ -154,16 +166,30 @@ export class Bridge extends EventEmitter<{ notice: [kind: string, detail: string
     c.forwarded++;
     c.inflight++;
     if (c.inflight > c.maxInflight) c.maxInflight = c.inflight;
+    if (c.inflight >= this.inflightHigh && !this.paused) {
+      this.paused = true;
+      c.pauses++;
+      for (const s of this.sources) s.pause?.();
+    }
     this.client.submit(fe).then(
       (v) => {
-        c.inflight--;
+        this.answered();
         this.applyVerdict(fe, v, enf);
       },
       () => {
-        c.inflight--;
+        this.answered();
         this.withoutVerdict(fe, enf);
       },
     );
+  }
+
+  private answered(): void {
+    const c = this.counters;
+    c.inflight--;
+    if (this.paused && c.inflight <= this.inflightHigh >> 1) {
+      this.paused = false;
+      for (const s of this.sources) s.resume?.();
+    }
   }
 
   private applyVerdict(fe: FileEvent, v: Verdict, enf?: Enforcement): void {

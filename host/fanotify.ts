@@ -14,6 +14,8 @@ export const HELPER_PATH = NATIVE_DIR + 'build/imans-fanotify';
 /** Larger than any frame the helper writes (an event: a 64 KiB path, a 64 KiB xattr, 255 digests):
  * a length beyond it means the stream is out of step. */
 const MAX_HELPER_FRAME = 1 << 20;
+/** Event frames held back while paused before the helper's output is left unread. */
+const MAX_HELD_BYTES = 16 << 20;
 const R_READY = 1, R_EVENT = 2, R_NOTIFY = 3, R_TIMEOUT = 4, R_REPLY = 5, R_STATS = 6, R_OVERFLOW = 7;
 const C_MARK = 1, C_VERDICT = 2, C_NSCONF = 3, C_FLUSH = 4, C_STATS = 5, C_TRUST = 6, C_LIMITS = 7;
 
@@ -167,6 +169,10 @@ export class FanotifyHelper extends EventEmitter<HelperEvents> {
   readonly pid: number;
   private buf: Buffer = Buffer.alloc(0);
   private verdicts: Buffer[] = [];
+  private paused = false;
+  private held: Buffer[] = [];
+  private heldHead = 0;
+  private heldBytes = 0;
   private nextReq = 1;
   private replies = new Map<number, (v: Buffer) => void>();
   private exited: Promise<void>;
@@ -245,7 +251,8 @@ export class FanotifyHelper extends EventEmitter<HelperEvents> {
         ready();
         return;
       case R_EVENT:
-        this.emit('event', decodeEvent(b));
+        if (this.paused || this.heldHead < this.held.length) this.hold(b);
+        else this.emit('event', decodeEvent(b));
         return;
       case R_NOTIFY:
         this.emit('notify', { mask: b.readUInt32LE(0), pid: b.readUInt32LE(4), dev: u64(b, 8), ino: u64(b, 16) });
@@ -371,6 +378,37 @@ export class FanotifyHelper extends EventEmitter<HelperEvents> {
     const t = setTimeout(() => this.child.kill('SIGKILL'), 3000);
     await this.exited;
     clearTimeout(t);
+  }
+
+  /** Hold events back (the bridge is behind) until `resume`. Their frames are kept as bytes, cheap
+   * beside decoded events; past MAX_HELD_BYTES the helper's output is not read at all, so it keeps
+   * the rest (its deadlines still answer the kernel). Replies and notifications keep flowing. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    while (!this.paused && this.heldHead < this.held.length) {
+      const b = this.held[this.heldHead++];
+      this.heldBytes -= b.length;
+      try {
+        this.emit('event', decodeEvent(b));
+      } catch (err) {
+        this.emit('error', err as Error);
+      }
+    }
+    if (this.heldHead === this.held.length) {
+      this.held = [];
+      this.heldHead = 0;
+    }
+    if (!this.paused && this.child.stdout.isPaused()) this.child.stdout.resume();
+  }
+
+  private hold(b: Buffer): void {
+    this.held.push(b);
+    this.heldBytes += b.length;
+    if (this.heldBytes > MAX_HELD_BYTES) this.child.stdout.pause();
   }
 
   /** Signal the helper. SIGTERM: it answers what is pending by fail responses and exits. SIGKILL: the kernel

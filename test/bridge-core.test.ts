@@ -68,9 +68,9 @@ afterAll(async () => {
   await fs?.cleanup();
 });
 
-async function start(client: SteeredClient, audit?: AuditLog) {
+async function start(client: SteeredClient, audit?: AuditLog, maxInflight?: number) {
   const source = new FanotifySource({ watch: [fs.dir] });
-  bridge = new Bridge({ client, sources: [source], audit });
+  bridge = new Bridge({ client, sources: [source], audit, maxInflight });
   await bridge.start();
   return { bridge, source };
 }
@@ -127,6 +127,28 @@ describe('bridge core with the real fanotify helper', () => {
     expect(client.submitted.map((e) => e.file.path)).toEqual([`${fs.dir}/f.txt`]);
     const src = (await bridge!.stats()).sources.fanotify;
     expect([src.timeouts, src.allowed, src.forwarded]).toEqual([0, 1, 1]);
+  });
+
+  it('with the engine behind, stops taking events at its in-flight limit and takes the rest, in order, as verdicts return', async () => {
+    const client = new SteeredClient(() => 'stall');
+    await start(client, undefined, 8);
+    const files = Array.from({ length: 40 }, (_, i) => `${fs.dir}/bp-${i}`);
+    for (const f of files) writeFileSync(f, f);
+    // No policy appraises: the opens are answered at once, their events wait in the helper.
+    expect((await run('cat', files)).code).toBe(0);
+    await until('the limit', () => client.submitted.length === 8);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(client.submitted).toHaveLength(8);
+    expect(bridge!.counters.pauses).toBe(1);
+    // Verdicts return: each batch of four frees room for more, until every event is through.
+    while (client.submitted.length < files.length) {
+      for (const release of client.stalled.splice(0)) release();
+      await until('more events', () => client.stalled.length > 0 || client.submitted.length === files.length);
+    }
+    for (const release of client.stalled.splice(0)) release();
+    await until('all answered', () => bridge!.counters.inflight === 0);
+    expect(bridge!.counters.maxInflight).toBe(8);
+    expect(client.submitted.map((e) => e.file.path)).toEqual(files);
   });
 
   it('with the engine stalled: the helper deadline answers by the fail mode, the verdict counts as late', async () => {

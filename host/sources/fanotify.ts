@@ -47,6 +47,7 @@ export class FanotifySource implements Source {
   /** Namespace settings, kept to be applied to a helper that starts (or restarts) later. */
   private nsSettings = new Map<number, [boolean, number, boolean]>();
   private stopping = false;
+  private paused = false;
   private restartDelayMs = 250;
   private restartTimer: NodeJS.Timeout | null = null;
   overflows = 0;
@@ -95,6 +96,7 @@ export class FanotifySource implements Source {
     for (const pid of this.opts.trust ?? [process.pid]) await h.trust(pid);
     if (this.opts.maxHashBytes !== undefined) await h.limits(this.opts.maxHashBytes);
     for (const dir of this.opts.watch) await h.mark(dir);
+    if (this.paused) h.pause();
     this.restartDelayMs = 250;
   }
 
@@ -121,6 +123,16 @@ export class FanotifySource implements Source {
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = null;
     await this.helper?.close();
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.helper?.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.helper?.resume();
   }
 
   configure(mntns: number, failAllow: boolean, deadlineMs: number, awaitVerdict: boolean): void {
