@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     const { b, source } = await start();
     bridge = b;
     let peakRss = 0;
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
     const before = { forwarded: b.counters.forwarded, verdicts: b.counters.verdicts };
     const cpuMs = (pid: number) => {
       const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');

@@ -43,33 +43,47 @@ export function eventFlags(helperFlags: number): number {
   return helperFlags & (EVENT_FLAG.TOMTOU | EVENT_FLAG.OPEN_WRITERS);
 }
 
-function versionKey(ev: HelperEvent): string {
-  return `${ev.dev}:${ev.ino}:${ev.size}:${ev.mtimeSec}.${ev.mtimeNsec}:${ev.ctimeSec}.${ev.ctimeNsec}`;
+/** A file's identity as a Map key: a number when dev and ino allow (the common case), else text. */
+function fileKey(dev: number, ino: number): number | string {
+  return dev < 2097152 && ino < 4294967296 ? dev * 4294967296 + ino : `${dev}:${ino}`;
+}
+
+interface Known {
+  key: number | string;
+  info: FileInfo;
+  size: number;
+  mtimeSec: number;
+  mtimeNsec: number;
+  ctimeSec: number;
+  ctimeNsec: number;
 }
 
 export class FileVersions {
-  private byVersion = new Map<string, FileInfo>();
-  private byFile = new Map<string, string[]>();
-  // Insertion order, for eviction: a queue (with keys already retired skipped on the way), since
-  // finding a Map's first key after many deletions walks every deleted entry before it.
-  private order: string[] = [];
+  /** The current version of each file: one entry per (dev, ino), replaced when the version changes. */
+  private byFile = new Map<number | string, Known>();
+  // Insertion order, for eviction: a queue (entries since replaced or retired are skipped on the
+  // way), since finding a Map's first key after many deletions walks every deleted entry before it.
+  private order: Known[] = [];
   private orderHead = 0;
   hits = 0;
 
   constructor(private readonly max = 16384) {}
 
   get size(): number {
-    return this.byVersion.size;
+    return this.byFile.size;
   }
 
   /** The FileInfo of this event's file version (the same object for every event of that version). */
   fileInfo(ev: HelperEvent): FileInfo {
-    const key = versionKey(ev);
-    const known = this.byVersion.get(key);
+    const key = fileKey(ev.dev, ev.ino);
+    const k = this.byFile.get(key);
     // A version seen without digests (too large, unreadable) may be hashed next time: never pin that.
-    if (known && known.path === ev.path && known.digests.length === ev.digests.length) {
+    if (
+      k && k.size === ev.size && k.mtimeSec === ev.mtimeSec && k.mtimeNsec === ev.mtimeNsec && k.ctimeSec === ev.ctimeSec &&
+      k.ctimeNsec === ev.ctimeNsec && k.info.path === ev.path && k.info.digests.length === ev.digests.length
+    ) {
       this.hits++;
-      return known;
+      return k.info;
     }
     const info: FileInfo = {
       path: ev.path,
@@ -85,34 +99,28 @@ export class FileVersions {
       digests: ev.digests,
       xattr: ev.xattr,
     };
-    if (this.byVersion.size >= this.max) this.evictOldest();
-    this.byVersion.set(key, info);
-    this.order.push(key);
-    // Retired keys stay queued until passed: drop them once they outnumber the live ones.
+    const entry: Known = { key, info, size: ev.size, mtimeSec: ev.mtimeSec, mtimeNsec: ev.mtimeNsec, ctimeSec: ev.ctimeSec, ctimeNsec: ev.ctimeNsec };
+    if (!k && this.byFile.size >= this.max) this.evictOldest();
+    this.byFile.set(key, entry);
+    this.order.push(entry);
+    // Entries replaced or retired stay queued until passed: drop them once they outnumber the live ones.
     if (this.order.length - this.orderHead > 2 * this.max) {
-      this.order = this.order.slice(this.orderHead).filter((k) => this.byVersion.has(k));
+      this.order = this.order.slice(this.orderHead).filter((e) => this.byFile.get(e.key) === e);
       this.orderHead = 0;
     }
-    const fk = `${ev.dev}:${ev.ino}`;
-    const list = this.byFile.get(fk);
-    if (list) list.push(key);
-    else this.byFile.set(fk, [key]);
     return info;
   }
 
-  /** The file changed (FAN_MODIFY / FAN_CLOSE_WRITE): forget every version of it. */
+  /** The file changed (FAN_MODIFY / FAN_CLOSE_WRITE): forget it. */
   retire(dev: number, ino: number): void {
-    const fk = `${dev}:${ino}`;
-    for (const key of this.byFile.get(fk) ?? []) this.byVersion.delete(key);
-    this.byFile.delete(fk);
+    this.byFile.delete(fileKey(dev, ino));
   }
 
   private evictOldest(): void {
-    let oldest = '';
     while (this.orderHead < this.order.length) {
-      const k = this.order[this.orderHead++];
-      if (this.byVersion.delete(k)) {
-        oldest = k;
+      const e = this.order[this.orderHead++];
+      if (this.byFile.get(e.key) === e) {
+        this.byFile.delete(e.key);
         break;
       }
     }
@@ -120,11 +128,5 @@ export class FileVersions {
       this.order = this.order.slice(this.orderHead);
       this.orderHead = 0;
     }
-    if (!oldest) return;
-    const [dev, ino] = oldest.split(':');
-    const fk = `${dev}:${ino}`;
-    const rest = (this.byFile.get(fk) ?? []).filter((k) => k !== oldest);
-    if (rest.length) this.byFile.set(fk, rest);
-    else this.byFile.delete(fk);
   }
 }
