@@ -222,6 +222,22 @@ describe('native fanotify helper', () => {
     expect(events.filter((e) => e.path === `${fs.dir}/busy/file-with-a-longish-name-17`)).toHaveLength(passes);
   });
 
+  it('hashes a file unlinked while its opener waits, from the event fd, and reports the name the kernel gives it', async () => {
+    const file = `${fs.dir}/doomed.txt`;
+    writeFileSync(file, 'last words\n');
+    const { h, events } = await watch(() => ({ allow: true }));
+    // Stopped, the helper cannot read the event before the file is gone.
+    process.kill(h.pid, 'SIGSTOP');
+    const reader = run('cat', [file]);
+    await new Promise((r) => setTimeout(r, 200));
+    spawnSync('rm', [file]);
+    process.kill(h.pid, 'SIGCONT');
+    expect((await reader).stdout).toBe('last words\n');
+    const ev = events.find((e) => e.path.startsWith(file))!;
+    expect(ev.path).toBe(`${file} (deleted)`);
+    expect(hex(ev.digests[0].digest)).toBe(sha('sha256', 'last words\n'));
+  });
+
   it('skips hashing beyond the size limit and says so', async () => {
     const file = `${fs.dir}/big.bin`;
     writeFileSync(file, Buffer.alloc(100_000, 7));
