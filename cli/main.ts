@@ -22,6 +22,8 @@ export const COMMANDS: { [name: string]: Command } = {
   keys: { summary: 'add a certificate to a namespace keyring on a running bridge', module: '../host/cli/keys.js' },
   measurements: { summary: "export a namespace's measurement list from a running bridge", module: '../host/cli/measurements.js' },
   aggregate: { summary: "print a namespace's PCR 10 aggregate from a running bridge", module: '../host/cli/aggregate.js' },
+  attest: { summary: "get a signed quote of a namespace's list from a running bridge's engine", module: '../host/cli/attest.js' },
+  verify: { summary: 'check a quote with the engine key you trust, and a list against it', module: '../coprocessor/node/cli/verify.js' },
   record: { summary: 'record live fanotify events as a replayable trace', module: '../host/cli/record.js' },
   board: { summary: 'flash or configure an Espruino board running the engine', module: '../coprocessor/espruino/cli/board.js' },
 };

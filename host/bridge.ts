@@ -23,6 +23,8 @@ export interface EngineClient {
   control(op: number, args: { [key: string]: unknown }): Promise<unknown>;
   /** QUERY operation (messages.ts QUERY_OP). */
   query(op: number, args: { [key: string]: unknown }): Promise<unknown>;
+  /** ATTEST: a quote of namespace `ns`'s list bound to `nonce` (SPEC.md §3.7); absent where no engine signs. */
+  attest?(ns: number, nonce: Uint8Array): Promise<unknown>;
   on(event: 'up' | 'down', listener: () => void): unknown;
 }
 
@@ -395,6 +397,14 @@ export class Bridge extends EventEmitter<{ notice: [kind: string, detail: string
         });
       case 'aggregate':
         return this.passthrough(CONTROL_OP.AGGREGATE, { ns: needInt(args, 'ns') });
+      case 'attest': {
+        const ns = needInt(args, 'ns');
+        const nonce = args.nonce;
+        if (!(nonce instanceof Uint8Array) || nonce.length < 8 || nonce.length > 64) throw new BridgeError('attest needs "nonce": 8 to 64 bytes', 'BAD_ARGUMENT');
+        this.needUp();
+        if (!this.client.attest) throw new BridgeError('this engine connection cannot attest', 'UNSUPPORTED');
+        return this.client.attest(ns, nonce);
+      }
       case 'stats':
         return { ...(await this.stats()), engine: this.client.up ? await this.client.query(QUERY_OP.STATS, {}).catch(() => null) : null, up: this.client.up };
       default:

@@ -105,4 +105,73 @@ describe('imans bridge and its commands', () => {
     expect(ev.file.digests.map((d) => [d.algo, Buffer.from(d.digest).toString('hex')])).toEqual([[4, createHash('sha256').update('rec\n').digest('hex')]]);
     expect(err).toContain('2 events');
   });
+
+  it('attests a namespace; the quote verifies with the engine key and the exported list replays to it, and tampering fails', async () => {
+    const sock = `${work}/ctl2/control.sock`;
+    const state = `${work}/state2`;
+    const b = spawn(process.execPath, [IMANS, 'bridge', '--engine', 'local', '--watch', fs.dir, '--control', sock, '--state', state], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    b.stderr!.on('data', (d) => (err += d));
+    try {
+      await until('the control socket', () => existsSync(sock) || b.exitCode !== null, 40_000);
+      const ns2 = await newMountNs();
+      try {
+        const id = Number((await imans('ns', 'create', '--pid', String(ns2.holder.pid), '--control', sock)).stdout);
+        writeFileSync(`${work}/measure`, 'measure func=FILE_CHECK\n');
+        expect((await imans('policy', 'load', '--ns', String(id), `${work}/measure`, '--control', sock)).code).toBe(0);
+        for (const f of ['q1', 'q2', 'q3']) {
+          writeFileSync(`${fs.dir}/${f}`, f);
+          expect((await ns2.sh(`cat ${fs.dir}/${f}`)).stdout).toBe(f);
+        }
+        await until('three measurements', async () => (await imans('measurements', '--ns', String(id), '--control', sock)).stdout.split('\n').filter((l) => l.includes(`${fs.dir}/q`)).length === 3);
+        const nonce = 'a1'.repeat(16);
+        const quote = `${work}/quote.json`;
+        const att = await imans('attest', '--ns', String(id), '--nonce', nonce, '--out', quote, '--control', sock);
+        expect(att.stderr).toBe('');
+        const list = `${work}/list.bin`;
+        const m = spawn(process.execPath, [IMANS, 'measurements', '--ns', String(id), '--format', 'binary', '--control', sock], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const chunks: Buffer[] = [];
+        m.stdout!.on('data', (d: Buffer) => chunks.push(d));
+        await new Promise((r) => m.once('exit', r));
+        writeFileSync(list, Buffer.concat(chunks));
+        const key = `${state}/engine-key.pem`;
+        const ok = await imans('verify', quote, '--key', key, '--nonce', nonce, '--list', list, '--json');
+        expect(ok.stderr).toBe('');
+        const claims = JSON.parse(ok.stdout);
+        // The namespace's list opens with its boot_aggregate entry, as the kernel's does.
+        expect(claims).toMatchObject({ ok: true, ns: id, count: 4, violations: 0, nonceChecked: true, listChecked: true });
+        // The list is the engine's, the aggregate is what `imans list` replays too.
+        const replay = await imans('list', 'aggregate', list, '--bank', 'sha256');
+        expect(replay.stdout).toContain(claims.sha256);
+
+        // A wrong nonce, a changed claim, a list with an entry less, a key the engine does not hold: each fails.
+        const wrongNonce = await imans('verify', quote, '--key', key, '--nonce', 'b2'.repeat(16));
+        expect([wrongNonce.code, wrongNonce.stderr]).toEqual([1, expect.stringContaining('nonce does not match')]);
+        const doc = JSON.parse(readFileSync(quote, 'utf8'));
+        const claimBytes = Buffer.from(doc.claims, 'hex');
+        claimBytes[claimBytes.length - 2] ^= 1;
+        writeFileSync(`${work}/forged.json`, JSON.stringify({ ...doc, claims: claimBytes.toString('hex') }));
+        const forged = await imans('verify', `${work}/forged.json`, '--key', key);
+        expect([forged.code, forged.stderr]).toEqual([1, expect.stringContaining('signature does not verify')]);
+        const bytes = readFileSync(list);
+        const first = 4 + 20 + 4 + bytes.readUInt32LE(24);
+        const firstLen = first + 4 + bytes.readUInt32LE(first);
+        writeFileSync(`${work}/short.bin`, bytes.subarray(firstLen));
+        const short = await imans('verify', quote, '--key', key, '--list', `${work}/short.bin`);
+        expect([short.code, short.stderr]).toEqual([1, expect.stringContaining('entry count 3 in the list, 4 quoted')]);
+        const other = await run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${work}/other.pem`]);
+        expect(other.code).toBe(0);
+        const stranger = await imans('verify', quote, '--key', `${work}/other.pem`);
+        expect(stranger.code).toBe(1);
+        const untrusted = await imans('verify', quote);
+        expect([untrusted.code, untrusted.stderr]).toEqual([2, expect.stringContaining('give the key you trust')]);
+      } finally {
+        ns2.close();
+      }
+    } finally {
+      b.kill('SIGTERM');
+      await new Promise((r) => b.once('exit', r));
+    }
+    expect(err).not.toMatch(/Error/);
+  });
 });

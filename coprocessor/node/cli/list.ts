@@ -2,12 +2,12 @@
 // ascii, detected), verify its template digests, and print its entries in the kernel's ascii form
 // or a PCR's aggregate in a bank. Uses the same core code the engine exports its lists with.
 import { readFileSync } from 'node:fs';
-import * as nodeCrypto from 'node:crypto';
 import { parse, runCommand, UsageError, intOption } from '../../../cli/args.js';
 import { toHex } from '../../../protocol/bytes.js';
 import { ALGO, bankByName, hashAlgoName, loadParsedList, parseMeasurementList, splitFields } from '../../core/ima/index.js';
 import type { ListError, ParsedList } from '../../core/ima/index.js';
 import { ByteWriter, writeFieldAscii } from '../../core/ima/ascii.js';
+import { nodeHash } from '../hash.js';
 
 const HELP = `usage: imans list show FILE [--bank BANK] [--from N] [--max N] [--json] [--no-verify] [--padded-sha1]
        imans list aggregate FILE [--bank BANK] [--pcr N] [--json] [--no-verify] [--padded-sha1]
@@ -33,18 +33,6 @@ options:
 
 Exit status: 0 on success; 1 when the list is malformed or truncated (the message names the
 entry number, from 1, and the byte offset) or a template digest does not verify; 2 on usage errors.`;
-
-// crypto.hash (Node ≥ 20.12) hashes short inputs about twice as fast as createHash.
-const oneShot = (nodeCrypto as unknown as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
-
-function nodeHash(algo: number, data: Uint8Array): Uint8Array | null {
-  const name = hashAlgoName(algo);
-  try {
-    return new Uint8Array(oneShot ? oneShot(name, data, 'buffer') : nodeCrypto.createHash(name).update(data).digest());
-  } catch {
-    return null;
-  }
-}
 
 function latin1(b: Uint8Array): string {
   return Buffer.from(b).toString('latin1');
