@@ -163,6 +163,8 @@ describe('imans bridge and its commands', () => {
         expect(other.code).toBe(0);
         const stranger = await imans('verify', quote, '--key', `${work}/other.pem`);
         expect(stranger.code).toBe(1);
+        const otherNs = await imans('verify', quote, '--key', key, '--ns', String(id + 1));
+        expect([otherNs.code, otherNs.stderr]).toEqual([1, expect.stringContaining(`for namespace ${id}, not ${id + 1}`)]);
         const untrusted = await imans('verify', quote);
         expect([untrusted.code, untrusted.stderr]).toEqual([2, expect.stringContaining('give the key you trust')]);
       } finally {

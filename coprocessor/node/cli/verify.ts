@@ -4,14 +4,14 @@
 // quoted entry count, violations and sha1 and sha256 aggregates.
 import { readFileSync } from 'node:fs';
 import { createPrivateKey, createPublicKey, KeyObject } from 'node:crypto';
-import { parse, runCommand, UsageError } from '../../../cli/args.js';
+import { parse, runCommand, UsageError, intOption } from '../../../cli/args.js';
 import { toHex } from '../../../protocol/bytes.js';
 import { ALGO, loadParsedList, parseMeasurementList } from '../../core/ima/index.js';
 import type { QuoteClaims } from '../../core/engine/quote.js';
 import { verifyQuote } from '../quote-verify.js';
 import { nodeHash } from '../hash.js';
 
-const HELP = `usage: imans verify QUOTE (--key FILE | --hmac-key FILE) [--nonce HEX] [--list FILE] [--json]
+const HELP = `usage: imans verify QUOTE (--key FILE | --hmac-key FILE) [--nonce HEX] [--ns ID] [--list FILE] [--json]
 
   Checks a quote written by imans attest.
 
@@ -19,6 +19,7 @@ const HELP = `usage: imans verify QUOTE (--key FILE | --hmac-key FILE) [--nonce 
                    or the private key PEM in the engine's --state directory (engine-key.pem)
   --hmac-key FILE  a board's quote MAC key (32 raw bytes), for quotes MACed with hmac-sha256
   --nonce HEX      the nonce you sent; without it, the quote's freshness is not checked
+  --ns ID          the namespace you asked about (the signed claims must name it)
   --list FILE      the namespace's measurement list (imans measurements --format binary or ascii):
                    its replay must give the quoted count, violations and both aggregates
   --json           print the verified claims as JSON
@@ -72,7 +73,7 @@ function checkList(listFile: string, claims: QuoteClaims): { count: number; viol
 
 export function run(argv: string[]): Promise<number> {
   return runCommand('verify', async () => {
-    const p = parse(argv, { key: { type: 'string' }, 'hmac-key': { type: 'string' }, nonce: { type: 'string' }, list: { type: 'string' }, json: { type: 'boolean' } }, HELP);
+    const p = parse(argv, { key: { type: 'string' }, 'hmac-key': { type: 'string' }, nonce: { type: 'string' }, ns: { type: 'string' }, list: { type: 'string' }, json: { type: 'boolean' } }, HELP);
     if (!p) return 0;
     const v = p.values;
     const [file, ...more] = p.positionals;
@@ -97,6 +98,8 @@ export function run(argv: string[]): Promise<number> {
       }
       if (!doc || doc.quote !== 'imans' || typeof doc.alg !== 'string') throw new VerifyError(`${file}: not an imans quote document`, 'QUOTE_FORMAT');
       const claims = verifyQuote({ claims: hexField(doc, 'claims', file), sig: hexField(doc, 'sig', file), alg: doc.alg }, trust);
+      const wantNs = v.ns !== undefined ? intOption('ns', v.ns, 0) : typeof doc.ns === 'number' ? doc.ns : claims.ns;
+      if (claims.ns !== wantNs) throw new VerifyError(`the signed claims are for namespace ${claims.ns}, not ${wantNs}`, 'QUOTE_NAMESPACE');
       const listed = typeof v.list === 'string' ? checkList(v.list, claims) : null;
       if (v.json) {
         process.stdout.write(
