@@ -691,7 +691,7 @@ static void handle_perm(const struct fanotify_event_metadata *m, int pidfd) {
   read_proc(pid, pidfd, &p);
   if (p.gone) flags |= F_PROC_GONE, ctr[K_PROC_GONE]++;
   const nsconf_t *ns = ns_lookup(p.mntns);
-  if (fstat(fd, &st) < 0 || fstatfs(fd, &sfs) < 0) {
+  if (fstat(fd, &st) < 0) {
     respond(fd, ns->fail);
     close(fd);
     return;
@@ -708,6 +708,12 @@ static void handle_perm(const struct fanotify_event_metadata *m, int pidfd) {
       close(fd);
       return;
     }
+  }
+  /* The filesystem's magic goes only into forwarded events: a cached answer does without it. */
+  if (fstatfs(fd, &sfs) < 0) {
+    respond(fd, ns->fail);
+    close(fd);
+    return;
   }
   if (out_full()) {
     /* The bridge is not reading: answer now rather than queue without bound. */
@@ -854,6 +860,8 @@ static void read_fanotify(void) {
       if (pidfd >= 0) close(pidfd);
     }
     expire(now_ms());
+    /* Well short of a full buffer: the queue was empty when read, so poll rather than spend a read on EAGAIN. */
+    if (n < (ssize_t)sizeof buf / 2) return;
   }
 }
 
