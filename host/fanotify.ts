@@ -107,47 +107,45 @@ function u64(b: Buffer, o: number): number {
   return b.readUInt32LE(o) + b.readUInt32LE(o + 4) * 0x100000000;
 }
 
-/** Decode one R_EVENT body (after the type byte). Throws HelperError on a short or inconsistent frame. */
+function frameError(b: Buffer, what: string): HelperError {
+  return new HelperError(`helper event frame of ${b.length} bytes ends inside ${what}`, 'HELPER_FRAME');
+}
+
+/** Decode one R_EVENT body (after the type byte). Throws HelperError on a short or inconsistent frame.
+ * Fixed offsets, no closures: this runs once per event. */
 export function decodeEvent(b: Buffer): HelperEvent {
-  const FIXED = 16 + 16 + 40 + 24 + 12 + 12 + 16;
-  const short = (what: string) => new HelperError(`helper event frame of ${b.length} bytes ends inside ${what}`, 'HELPER_FRAME');
-  if (b.length < FIXED + 2) throw short('the fixed fields');
-  let o = 0;
-  const r32 = () => {
-    const v = b.readUInt32LE(o);
-    o += 4;
-    return v;
+  const FIXED = 136;
+  if (b.length < FIXED + 2) throw frameError(b, 'the fixed fields');
+  const ev: HelperEvent = {
+    cookie: b.readUInt32LE(0), mask: b.readUInt32LE(4), flags: b.readUInt32LE(8), pid: b.readUInt32LE(12),
+    mntns: u64(b, 16), userns: u64(b, 24),
+    uid: b.readUInt32LE(32), euid: b.readUInt32LE(36), suid: b.readUInt32LE(40), fsuid: b.readUInt32LE(44),
+    gid: b.readUInt32LE(48), egid: b.readUInt32LE(52), sgid: b.readUInt32LE(56), fsgid: b.readUInt32LE(60),
+    auid: b.readUInt32LE(64), ses: b.readUInt32LE(68),
+    dev: u64(b, 72), ino: u64(b, 80), size: u64(b, 88), mtimeSec: u64(b, 96), mtimeNsec: b.readUInt32LE(104),
+    ctimeSec: u64(b, 108), ctimeNsec: b.readUInt32LE(116),
+    fsmagic: b.readUInt32LE(120), fuid: b.readUInt32LE(124), fgid: b.readUInt32LE(128), mode: b.readUInt32LE(132),
+    path: '', comm: '', xattr: null, digests: [],
   };
-  const r64 = () => {
-    const v = u64(b, o);
-    o += 8;
-    return v;
-  };
-  const ev = {
-    cookie: r32(), mask: r32(), flags: r32(), pid: r32(), mntns: r64(), userns: r64(),
-    uid: r32(), euid: r32(), suid: r32(), fsuid: r32(), gid: r32(), egid: r32(), sgid: r32(), fsgid: r32(), auid: r32(), ses: r32(),
-    dev: r64(), ino: r64(), size: r64(), mtimeSec: r64(), mtimeNsec: r32(), ctimeSec: r64(), ctimeNsec: r32(),
-    fsmagic: r32(), fuid: r32(), fgid: r32(), mode: r32(),
-  } as HelperEvent;
+  let o = FIXED;
   const plen = b.readUInt16LE(o);
   o += 2;
-  if (o + plen + 1 > b.length) throw short('the path');
+  if (o + plen + 1 > b.length) throw frameError(b, 'the path');
   ev.path = b.toString('utf8', o, o + plen);
   o += plen;
   const clen = b[o++];
-  if (o + clen + 4 > b.length) throw short('the comm');
+  if (o + clen + 4 > b.length) throw frameError(b, 'the comm');
   ev.comm = b.toString('utf8', o, o + clen);
   o += clen;
   const xlen = b.readInt32LE(o);
   o += 4;
-  if (xlen > 0 && o + xlen > b.length) throw short('the xattr');
-  ev.xattr = xlen >= 0 ? new Uint8Array(b.subarray(o, o + xlen)) : null;
+  if (xlen > 0 && o + xlen > b.length) throw frameError(b, 'the xattr');
+  if (xlen >= 0) ev.xattr = new Uint8Array(b.subarray(o, o + xlen));
   if (xlen > 0) o += xlen;
-  if (o + 1 > b.length) throw short('the digest count');
+  if (o + 1 > b.length) throw frameError(b, 'the digest count');
   const nd = b[o++];
-  ev.digests = [];
   for (let i = 0; i < nd; i++) {
-    if (o + 2 > b.length || o + 2 + b[o + 1] > b.length) throw short('a digest');
+    if (o + 2 > b.length || o + 2 + b[o + 1] > b.length) throw frameError(b, 'a digest');
     const algo = b[o], len = b[o + 1];
     ev.digests.push({ algo, digest: new Uint8Array(b.subarray(o + 2, o + 2 + len)) });
     o += 2 + len;

@@ -2,7 +2,7 @@
 // filesystems, answered with the engine's verdicts (or by the helper's deadline).
 import { FanotifyHelper, HelperEvent, HELPER_FLAG } from '../fanotify.js';
 import { FileVersions, eventFlags, funcOf } from '../measure.js';
-import { Source, SourceSink, SourceEvent } from '../bridge.js';
+import { Enforcement, Source, SourceSink, SourceEvent } from '../bridge.js';
 
 export interface FanotifySourceOptions {
   /** Directories whose filesystems are watched (every mount of each, in every mount namespace). */
@@ -39,6 +39,22 @@ export function sourceEvent(ev: HelperEvent, versions: FileVersions): SourceEven
   };
 }
 
+/** The kernel's question behind one helper event (an object, not a closure per event). */
+class HelperQuestion implements Enforcement {
+  constructor(
+    private readonly pending: Set<number>,
+    private readonly helper: FanotifyHelper,
+    private readonly cookie: number,
+  ) {}
+
+  answer(allow: boolean, cacheable: boolean): boolean {
+    // Gone from `pending`: the helper's deadline answered first.
+    if (!this.pending.delete(this.cookie)) return false;
+    this.helper.verdict(this.cookie, allow, cacheable);
+    return true;
+  }
+}
+
 export class FanotifySource implements Source {
   readonly name = 'fanotify';
   helper: FanotifyHelper | null = null;
@@ -71,13 +87,7 @@ export class FanotifySource implements Source {
     h.on('event', (ev) => {
       this.pending.add(ev.cookie);
       if (ev.flags & HELPER_FLAG.PROC_GONE) this.procGone++;
-      sink.event(sourceEvent(ev, this.versions), {
-        answer: (allow, cacheable) => {
-          if (!this.pending.delete(ev.cookie)) return false;
-          h.verdict(ev.cookie, allow, cacheable);
-          return true;
-        },
-      });
+      sink.event(sourceEvent(ev, this.versions), new HelperQuestion(this.pending, h, ev.cookie));
     });
     h.on('timeout', (cookie) => this.pending.delete(cookie));
     h.on('notify', (n) => this.versions.retire(n.dev, n.ino));
