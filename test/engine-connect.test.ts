@@ -15,7 +15,7 @@ afterEach(async () => {
   conn = null;
 });
 
-describe('link offers by line', () => {
+describe('a local engine', () => {
   it('a local engine over a plain pty runs stream-sized frames and window, and both HELLOs say so', async () => {
     conn = await connectEngine('local');
     expect(conn.link.params).toMatchObject(LINE_OFFERS.stream);
@@ -26,6 +26,15 @@ describe('link offers by line', () => {
     conn = await connectEngine('local', { pace: true, baud: 115200 });
     expect(conn.link.params).toMatchObject({ maxFrame: 256, window: 4 });
     expect(conn.client.engine!.limits).toMatchObject({ maxFrame: 256, window: 4 });
+  });
+
+  it('closing stops the local engine cleanly with SIGTERM, well before the SIGKILL fallback', async () => {
+    const c = await connectEngine('local');
+    const child = c.local!.child!;
+    const t = performance.now();
+    await c.close();
+    expect([child.exitCode, child.signalCode]).toEqual([0, null]);
+    expect(performance.now() - t).toBeLessThan(2500);
   });
 
   it('imans engine refuses an unknown --line', () => {

@@ -91,6 +91,8 @@ export async function run(argv: string[]): Promise<number> {
     for (const l of links) l.link.close();
     await stop();
     platform.close();
+    // The lifeline's reader would keep the process alive after a SIGTERM: let go of it.
+    if (v['exit-with-stdin']) process.stdin.destroy();
     return 0;
   });
 }
