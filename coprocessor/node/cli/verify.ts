@@ -33,8 +33,16 @@ export class VerifyError extends Error {
   }
 }
 
+function readInput(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new UsageError(`${what} ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
 function trustedKey(file: string): Uint8Array {
-  const raw = readFileSync(file);
+  const raw = readInput(file, '--key');
   let key: KeyObject;
   try {
     const text = raw.toString('latin1');
@@ -55,7 +63,7 @@ function hexField(doc: { [k: string]: unknown }, name: string, file: string): Ui
 
 /** Replay `listFile` and compare it with the claims; returns what was compared. */
 function checkList(listFile: string, claims: QuoteClaims): { count: number; violations: number } {
-  const parsed = parseMeasurementList(new Uint8Array(readFileSync(listFile)));
+  const parsed = parseMeasurementList(new Uint8Array(readInput(listFile, '--list')));
   if (parsed.error) throw new VerifyError(`${listFile}: ${parsed.error.message}`, 'LIST_MALFORMED');
   const loaded = loadParsedList(parsed, nodeHash, [ALGO.SHA1, ALGO.SHA256]);
   if (loaded.mismatches.length) throw new VerifyError(`${listFile}: entry ${loaded.mismatches[0] + 1}: template digest does not match its data`, 'LIST_DIGEST_MISMATCH');
@@ -86,13 +94,14 @@ export function run(argv: string[]): Promise<number> {
     }
     const trust = {
       publicKey: typeof v.key === 'string' ? trustedKey(v.key) : undefined,
-      hmacKey: typeof v['hmac-key'] === 'string' ? new Uint8Array(readFileSync(v['hmac-key'])) : undefined,
+      hmacKey: typeof v['hmac-key'] === 'string' ? new Uint8Array(readInput(v['hmac-key'], '--hmac-key')) : undefined,
       nonce,
     };
     try {
+      const text = readInput(file, 'quote').toString('utf8');
       let doc: { [k: string]: unknown };
       try {
-        doc = JSON.parse(readFileSync(file, 'utf8')) as { [k: string]: unknown };
+        doc = JSON.parse(text) as { [k: string]: unknown };
       } catch (e) {
         throw new VerifyError(`${file}: not a quote document (${(e as Error).message})`, 'QUOTE_FORMAT');
       }
