@@ -19,6 +19,8 @@ export interface EngineClient {
   readonly up: boolean;
   /** Send one event; resolves with its verdict, rejects when the link goes down before one arrives. */
   submit(ev: FileEvent): Promise<Verdict>;
+  /** The same, answering `to`: no promise or closures per event, for a client that offers it. */
+  send?(ev: FileEvent, to: VerdictSink): void;
   /** CONTROL operation (messages.ts CONTROL_OP); resolves with the RESULT value, rejects with the ERROR text. */
   control(op: number, args: { [key: string]: unknown }): Promise<unknown>;
   /** QUERY operation (messages.ts QUERY_OP). */
@@ -26,6 +28,12 @@ export interface EngineClient {
   /** ATTEST: a quote of namespace `ns`'s list bound to `nonce` (SPEC.md §3.7); absent where no engine signs. */
   attest?(ns: number, nonce: Uint8Array): Promise<unknown>;
   on(event: 'up' | 'down', listener: () => void): unknown;
+}
+
+/** Where a verdict goes (EngineClient.send). */
+export interface VerdictSink {
+  verdict(v: Verdict): void;
+  failed(e: Error): void;
 }
 
 /** An event as a source reports it: a FileEvent before the bridge numbers it. */
@@ -173,16 +181,21 @@ export class Bridge extends EventEmitter<{ notice: [kind: string, detail: string
       c.pauses++;
       for (const s of this.sources) s.pause?.();
     }
-    this.client.submit(fe).then(
-      (v) => {
-        this.answered();
-        this.applyVerdict(fe, v, enf);
-      },
-      () => {
-        this.answered();
-        this.withoutVerdict(fe, enf);
-      },
-    );
+    const to = new Forwarded(this, fe, enf);
+    if (this.client.send) this.client.send(fe, to);
+    else this.client.submit(fe).then((v) => to.verdict(v), () => to.failed());
+  }
+
+  /** @internal A forwarded event has its verdict. */
+  settled(fe: FileEvent, v: Verdict, enf?: Enforcement): void {
+    this.answered();
+    this.applyVerdict(fe, v, enf);
+  }
+
+  /** @internal A forwarded event will get no verdict (the link went down first). */
+  unsettled(fe: FileEvent, enf?: Enforcement): void {
+    this.answered();
+    this.withoutVerdict(fe, enf);
   }
 
   private answered(): void {
@@ -410,6 +423,24 @@ export class Bridge extends EventEmitter<{ notice: [kind: string, detail: string
       default:
         throw new BridgeError(`unknown control operation "${op}"`, 'BAD_REQUEST');
     }
+  }
+}
+
+/** One forwarded event waiting for its verdict: an object rather than a promise and two closures. */
+class Forwarded implements VerdictSink {
+  constructor(
+    private readonly bridge: Bridge,
+    private readonly fe: FileEvent,
+    private readonly enf?: Enforcement,
+  ) {}
+
+  verdict(v: Verdict): void {
+    this.bridge.settled(this.fe, v, this.enf);
+  }
+
+  failed(): void {
+    // Why the link went down is the client's to report; here only that no verdict will come counts.
+    this.bridge.unsettled(this.fe, this.enf);
   }
 }
 

@@ -13,7 +13,7 @@ import {
   Attest, ErrorMsg, FileEvent, Hello, Limits, Message, MSG, PROTOCOL_VERSION, Result, Verdict, VerdictBatch,
 } from '../protocol/messages.js';
 import { WireDecoder, WireEncoder } from '../protocol/wire.js';
-import type { EngineClient } from './bridge.js';
+import type { EngineClient, VerdictSink } from './bridge.js';
 
 export const HOST_LIMITS: Limits = {
   maxFrame: 256,
@@ -79,10 +79,11 @@ export class LinkEngineClient extends EventEmitter<{ up: []; down: []; error: [E
   private nextId = 1;
   private nextReq = 1;
   /** Events waiting for this turn's batch. */
-  private outbox: { ev: FileEvent; resolve(v: Verdict): void; reject(e: Error): void }[] = [];
+  private outbox: FileEvent[] = [];
+  private outboxTo: VerdictSink[] = [];
   private flushScheduled = false;
   /** Sent events by wire id. */
-  private inflight = new Map<number, { resolve(v: Verdict): void; reject(e: Error): void }>();
+  private inflight = new Map<number, VerdictSink>();
   private requests = new Map<number, Pending>();
   private helloWaiters: { resolve(h: Hello): void; reject(e: Error): void }[] = [];
 
@@ -120,14 +121,21 @@ export class LinkEngineClient extends EventEmitter<{ up: []; down: []; error: [E
   }
 
   submit(ev: FileEvent): Promise<Verdict> {
-    if (!this.isUp) return Promise.reject(new EngineClientError('the engine link is down', 'LINK_DOWN'));
-    return new Promise((resolve, reject) => {
-      this.outbox.push({ ev, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return new Promise((resolve, reject) => this.send(ev, { verdict: resolve, failed: reject }));
+  }
+
+  /** Send one event; `to` hears its verdict, or the failure (link down before one arrived). */
+  send(ev: FileEvent, to: VerdictSink): void {
+    if (!this.isUp) {
+      to.failed(new EngineClientError('the engine link is down', 'LINK_DOWN'));
+      return;
+    }
+    this.outbox.push(ev);
+    this.outboxTo.push(to);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   control(op: number, args: { [key: string]: unknown }): Promise<unknown> {
@@ -177,23 +185,31 @@ export class LinkEngineClient extends EventEmitter<{ up: []; down: []; error: [E
   private flush(): void {
     this.flushScheduled = false;
     const box = this.outbox;
+    const to = this.outboxTo;
     this.outbox = [];
+    this.outboxTo = [];
     if (!this.isUp) {
-      for (const p of box) p.reject(new EngineClientError('the engine link is down', 'LINK_DOWN'));
+      for (const t of to) t.failed(new EngineClientError('the engine link is down', 'LINK_DOWN'));
       return;
     }
     const maxBytes = Math.min(this.limits.maxMessage, this.engine?.limits.maxMessage ?? this.limits.maxMessage);
-    const events: FileEvent[] = box.map((p) => ({ ...p.ev, id: this.nextId++ }));
-    for (let i = 0; i < box.length; i++) this.inflight.set(events[i].id, box[i]);
+    // The caller's event keeps its own id; the wire's are consecutive per batch (SPEC.md §3).
+    const events: FileEvent[] = new Array(box.length);
+    for (let i = 0; i < box.length; i++) {
+      const e = box[i];
+      const id = this.nextId++;
+      events[i] = { id, func: e.func, mask: e.mask, flags: e.flags, proc: e.proc, file: e.file };
+      this.inflight.set(id, to[i]);
+    }
     let at = 0;
     while (at < events.length) {
       let out;
       try {
-        out = this.encoder.encodeEvents(events.slice(at), maxBytes);
+        out = this.encoder.encodeEvents(at === 0 ? events : events.slice(at), maxBytes);
       } catch (e) {
         // Only an event that cannot be encoded at all lands here (a malformed FileInfo): fail it alone.
         const bad = events[at];
-        this.inflight.get(bad.id)?.reject(e as Error);
+        this.inflight.get(bad.id)?.failed(e as Error);
         this.inflight.delete(bad.id);
         // Its id is gone from the sequence: the next batch starts a new run of ids.
         at++;
@@ -255,7 +271,7 @@ export class LinkEngineClient extends EventEmitter<{ up: []; down: []; error: [E
       }
       this.inflight.delete(v.id);
       this.counters.verdicts++;
-      p.resolve(v);
+      p.verdict(v);
     }
   }
 
@@ -285,10 +301,11 @@ export class LinkEngineClient extends EventEmitter<{ up: []; down: []; error: [E
     this.encoder.reset(0);
     this.decoder.reset(0);
     const err = () => new EngineClientError(why, code);
-    for (const p of this.inflight.values()) p.reject(err());
+    for (const p of this.inflight.values()) p.failed(err());
     this.inflight.clear();
-    for (const p of this.outbox) p.reject(err());
+    for (const t of this.outboxTo) t.failed(err());
     this.outbox = [];
+    this.outboxTo = [];
     for (const p of this.requests.values()) {
       clearTimeout(p.timer);
       p.reject(err());

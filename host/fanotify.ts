@@ -166,7 +166,9 @@ export interface HelperEvents {
 export class FanotifyHelper extends EventEmitter<HelperEvents> {
   readonly pid: number;
   private buf: Buffer = Buffer.alloc(0);
-  private verdicts: Buffer[] = [];
+  /** Verdicts given this turn of the event loop, C_VERDICT frames back to back: one write per turn. */
+  private vbuf = Buffer.alloc(11 * 512);
+  private vlen = 0;
   private paused = false;
   private held: Buffer[] = [];
   private heldHead = 0;
@@ -313,19 +315,26 @@ export class FanotifyHelper extends EventEmitter<HelperEvents> {
    * Verdicts given in one turn of the event loop reach the helper in one write. */
   verdict(cookie: number, allow: boolean, cacheable: boolean): void {
     if (!this.alive) return;
-    if (this.verdicts.length === 0) process.nextTick(() => this.flushVerdicts());
-    const b = Buffer.alloc(11);
-    b.writeUInt32LE(7, 0);
-    b[4] = C_VERDICT;
-    b.writeUInt32LE(cookie, 5);
-    b[9] = allow ? 1 : 2;
-    b[10] = cacheable ? 1 : 0;
-    this.verdicts.push(b);
+    if (this.vlen === 0) process.nextTick(() => this.flushVerdicts());
+    if (this.vlen + 11 > this.vbuf.length) {
+      const bigger = Buffer.alloc(this.vbuf.length * 2);
+      this.vbuf.copy(bigger, 0, 0, this.vlen);
+      this.vbuf = bigger;
+    }
+    const b = this.vbuf;
+    const o = this.vlen;
+    b.writeUInt32LE(7, o);
+    b[o + 4] = C_VERDICT;
+    b.writeUInt32LE(cookie, o + 5);
+    b[o + 9] = allow ? 1 : 2;
+    b[o + 10] = cacheable ? 1 : 0;
+    this.vlen += 11;
   }
 
   private flushVerdicts(): void {
-    const all = this.verdicts.length === 1 ? this.verdicts[0] : Buffer.concat(this.verdicts);
-    this.verdicts = [];
+    // A copy: the write may complete after the next turn has begun filling the buffer again.
+    const all = Buffer.from(this.vbuf.subarray(0, this.vlen));
+    this.vlen = 0;
     if (this.alive) this.child.stdin.write(all);
   }
 
