@@ -78,6 +78,15 @@ describe('imans bridge and its commands', () => {
     expect(missing.stderr).toContain('no bridge is listening there');
   });
 
+  it('exits with the reason, taking its engine along, when a watched path cannot be marked', async () => {
+    const r = await run(process.execPath, [IMANS, 'bridge', '--engine', 'local', '--watch', `${fs.dir}/no/such/dir`, '--control', `${work}/never.sock`], { timeoutMs: 30_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/fanotify mark of .*no\/such\/dir: ENOENT/);
+    const pid = Number(/engine process (\d+) exited/.exec(r.stderr)?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+  });
+
   it('refuses to watch the root filesystem', async () => {
     const r = await imans('bridge', '--engine', 'local', '--watch', '/');
     expect(r.code).toBe(2);

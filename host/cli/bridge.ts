@@ -22,6 +22,9 @@ const HELP = `usage: imans bridge --engine local|DEVICE|tcp://HOST:PORT --watch 
   --audit-stdout     also print them on stdout
   --replay TRACE     also feed a recorded trace (imans record) to the engine
   --max-hash BYTES   do not hash files larger than this (default 1 GiB; their events carry no digest)
+  --max-inflight N   events sent to the engine and not yet answered before the bridge stops taking
+                     more from the helper until half are answered (default 4096): bounds memory
+                     under a flood; the helper keeps the rest and still answers each deadline
 
   Without a verdict in time (default 500 ms, per namespace) an open is denied in namespaces that
   appraise (fail-closed) and allowed in the others, unless \`imans ns create --fail\` says otherwise.
@@ -41,6 +44,7 @@ export function run(argv: string[]): Promise<number> {
         'audit-stdout': { type: 'boolean' },
         replay: { type: 'string' },
         'max-hash': { type: 'string' },
+        'max-inflight': { type: 'string' },
       },
       HELP,
     );
@@ -53,6 +57,7 @@ export function run(argv: string[]): Promise<number> {
     for (const w of watch) if (w === '/' || w.replace(/\/+$/, '') === '') throw new UsageError('refusing to watch the root filesystem');
     const maxHash = v['max-hash'] === undefined ? undefined : intOption('max-hash', v['max-hash'], 0, 0, Number.MAX_SAFE_INTEGER);
     const controlGroup = v['control-group'] === undefined ? undefined : intOption('control-group', v['control-group'], 0);
+    const maxInflight = intOption('max-inflight', v['max-inflight'], 4096, 2, 1 << 20);
 
     const log = (line: string) => process.stderr.write(`imans bridge: ${line}\n`);
     const conn = await connectEngine(spec, { stateDir: v.state as string | undefined, log });
@@ -61,13 +66,22 @@ export function run(argv: string[]): Promise<number> {
     if (watch.length) sources.push(new FanotifySource({ watch, maxHashBytes: maxHash }));
     if (v.replay) sources.push(new TraceSource(v.replay as string));
     const audit = new AuditLog((v.audit as string | undefined) ?? null, v['audit-stdout'] ? process.stdout : null);
-    const bridge = new Bridge({ client, sources, audit });
+    const bridge = new Bridge({ client, sources, audit, maxInflight });
     bridge.on('notice', (kind, detail) => log(`${kind}: ${detail}`));
     client.on('down', () => log('engine link down: events are answered by their namespace failure mode and kept'));
     client.on('up', () => log('engine link up'));
-    await bridge.start();
     const controlPath = (v.control as string | undefined) ?? defaultControlPath();
-    const server = await serveControl(controlPath, (op, args) => bridge.handle(op, args), { gid: controlGroup });
+    let server;
+    try {
+      await bridge.start();
+      server = await serveControl(controlPath, (op, args) => bridge.handle(op, args), { gid: controlGroup });
+    } catch (e) {
+      // Not started after all (a path that cannot be marked, a socket in use): take the engine and
+      // the helper down with us rather than leave them running.
+      await bridge.stop().catch(() => undefined);
+      await conn.close();
+      throw e;
+    }
     log(`watching ${watch.join(', ') || '(nothing)'}; control socket ${controlPath}`);
 
     const tty = process.stderr.isTTY;
