@@ -3,6 +3,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { crc32 as zcrc } from 'node:zlib';
 import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Link } from '../protocol/link.js';
 import type { Transport } from '../protocol/transport.js';
 import { createPtyPair, type PtyPair } from '../protocol/node/transports/pty.js';
@@ -81,6 +83,18 @@ describe('link over real transports', () => {
     await pty.close();
     expect(existsSync(pty.a) || existsSync(pty.b)).toBe(false);
     await expect(openSerial(pty.a)).rejects.toMatchObject({ code: 'SERIAL_OPEN' });
+  });
+
+  it('leaves no socat behind when the process that made the pair is killed', async () => {
+    const script = `import { createPtyPair } from ${JSON.stringify(fileURLToPath(new URL('../protocol/node/transports/pty.ts', import.meta.url)))};
+const p = await createPtyPair(); process.stdout.write(p.a + '\\n'); setInterval(() => {}, 1000);`;
+    const owner = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const link = await new Promise<string>((resolve) => owner.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
+    const relays = () => spawnSync('pgrep', ['-f', `socat .*${link}`]).stdout.toString().trim();
+    expect(relays()).not.toBe('');
+    owner.kill('SIGKILL');
+    for (let i = 0; i < 100 && relays() !== ''; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(relays()).toBe('');
   });
 
   it('runs over TCP on loopback', async () => {

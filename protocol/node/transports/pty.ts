@@ -13,6 +13,10 @@ export interface PtyPair {
   close(): Promise<void>;
 }
 
+/** The relay: socat, stopped when standard input (a pipe from the owner) reaches EOF; exits with socat's status. */
+// (A background job's stdin is /dev/null in a non-interactive shell: the pipe goes to it as fd 3.)
+const RELAY = 'exec 3<&0; socat -d -d "$1" "$2" </dev/null 3<&- & p=$!; { read _ <&3; kill $p 2>/dev/null; } & wait $p';
+
 function ptyError(message: string): Error {
   const e = new Error(message) as Error & { code: string };
   e.code = 'PTY_FAILED';
@@ -28,7 +32,9 @@ export function createPtyPair(dir?: string, timeoutMs = 5000): Promise<PtyPair> 
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {
-      child = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+      // socat under a shell that also watches a pipe from this process: when this process ends, by
+      // close() or by a crash, the pipe reaches EOF and the relay is stopped. No socat outlives its owner.
+      child = spawn('sh', ['-c', RELAY, 'imans-pty', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: ['pipe', 'ignore', 'pipe'] });
     } catch (err) {
       reject(ptyError(`cannot start socat: ${(err as Error).message}`));
       return;
@@ -41,11 +47,12 @@ export function createPtyPair(dir?: string, timeoutMs = 5000): Promise<PtyPair> 
     };
     const close = async () => {
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
+        child.stdin!.end();
         await exited;
       }
       cleanup();
     };
+    child.stdin!.on('error', () => {});
     const timer = setTimeout(() => {
       if (settled) return;
       settled = true;
@@ -60,11 +67,12 @@ export function createPtyPair(dir?: string, timeoutMs = 5000): Promise<PtyPair> 
       reject(ptyError(`cannot start socat (is it installed?): ${err.message}`));
     });
     child.once('exit', (code) => {
+      child.stdin!.destroy();
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       cleanup();
-      reject(ptyError(`socat exited with ${code}: ${stderr.trim()}`));
+      reject(ptyError(code === 127 ? 'cannot start socat (is it installed?)' : `socat exited with ${code}: ${stderr.trim()}`));
     });
     child.stderr!.on('data', (d: Buffer) => {
       if (settled) return;
