@@ -162,11 +162,11 @@ describe('bridge core with the real fanotify helper', () => {
     await bridge!.nsCreate({ mntns: (await newMountNsKept()).inode, fail: 'closed', deadlineMs: 100 });
     const closedNs = namespaces[namespaces.length - 1];
     expect((await closedNs.sh(`cat ${fs.dir}/f.txt`)).stderr).toContain('Operation not permitted');
+    // The helper's stats reply follows its deadline notices on the same stream: once it counts both,
+    // the bridge has heard of both, and the verdicts released now are late.
+    await until('both deadline answers', async () => (await bridge!.stats()).sources.fanotify.timeouts === 2);
     for (const release of client.stalled) release();
-    await new Promise((r) => setTimeout(r, 20));
-    expect(bridge!.counters.lateVerdicts).toBe(2);
-    const src = (await bridge!.stats()).sources.fanotify;
-    expect(src.timeouts).toBe(2);
+    await until('both verdicts counted late', () => bridge!.counters.lateVerdicts === 2);
   });
 });
 
