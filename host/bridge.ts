@@ -28,6 +28,7 @@ export interface EngineClient {
   /** ATTEST: a quote of namespace `ns`'s list bound to `nonce` (SPEC.md §3.7); absent where no engine signs. */
   attest?(ns: number, nonce: Uint8Array): Promise<unknown>;
   on(event: 'up' | 'down', listener: () => void): unknown;
+  off(event: 'up' | 'down', listener: () => void): unknown;
 }
 
 /** Where a verdict goes (EngineClient.send). */
@@ -99,6 +100,8 @@ export interface BridgeOptions {
   /** Events sent to the engine and not yet answered, beyond which sources are paused until half
    * have been answered: bounds this process's memory under a flood. Default 4096. */
   maxInflight?: number;
+  /** How long a control operation waits for a link that is down to come back. Default 5000 ms. */
+  engineWaitMs?: number;
 }
 
 export class BridgeError extends Error {
@@ -129,6 +132,7 @@ export class Bridge extends EventEmitter<{ notice: [kind: string, detail: string
   private readonly audit: AuditLog | null;
   private readonly maxQueued: number;
   private readonly inflightHigh: number;
+  private readonly engineWaitMs: number;
   private paused = false;
 
   constructor(opts: BridgeOptions) {
@@ -138,6 +142,7 @@ export class Bridge extends EventEmitter<{ notice: [kind: string, detail: string
     this.audit = opts.audit ?? null;
     this.maxQueued = opts.maxQueued ?? 1_000_000;
     this.inflightHigh = Math.max(2, opts.maxInflight ?? 4096);
+    this.engineWaitMs = opts.engineWaitMs ?? 5000;
     this.client.on('up', () => {
       void this.onUp();
     });
@@ -300,12 +305,26 @@ export class Bridge extends EventEmitter<{ notice: [kind: string, detail: string
     for (const s of this.sources) await s.flush?.();
   }
 
-  private needUp(): void {
-    if (!this.client.up) throw new BridgeError('the engine is not connected', 'ENGINE_DOWN');
+  /** The engine, for a control operation: a link coming back (an engine restarting, a reset) is
+   * waited for, up to `engineWaitMs`, rather than failing the operator's command at once. */
+  private needUp(): Promise<void> {
+    if (this.client.up) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onUp = () => {
+        clearTimeout(timer);
+        this.client.off('up', onUp);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.client.off('up', onUp);
+        reject(new BridgeError(`the engine is not connected (waited ${this.engineWaitMs} ms)`, 'ENGINE_DOWN'));
+      }, this.engineWaitMs);
+      this.client.on('up', onUp);
+    });
   }
 
   async nsCreate(a: NsCreateArgs): Promise<NsEntry> {
-    this.needUp();
+    await this.needUp();
     if (!a.mntns && !a.userns) throw new BridgeError('a namespace needs --mntns or --userns', 'BAD_ARGUMENT');
     const args: { [k: string]: unknown } = { mntns: a.mntns ?? 0, userns: a.userns ?? 0, parent: a.parent ?? 0 };
     if (a.fail && a.fail !== 'auto') args.fail = a.fail;
@@ -326,7 +345,7 @@ export class Bridge extends EventEmitter<{ notice: [kind: string, detail: string
   }
 
   async nsDelete(ns: number): Promise<unknown> {
-    this.needUp();
+    await this.needUp();
     const r = await this.client.control(CONTROL_OP.NS_DELETE, { ns });
     this.table.remove(ns);
     await this.changed();
@@ -334,7 +353,7 @@ export class Bridge extends EventEmitter<{ notice: [kind: string, detail: string
   }
 
   async nsList(): Promise<unknown> {
-    this.needUp();
+    await this.needUp();
     const list = (await this.client.control(CONTROL_OP.NS_LIST, {})) as { ns: number }[];
     return list.map((n) => {
       const e = this.table.get(n.ns);
@@ -343,7 +362,7 @@ export class Bridge extends EventEmitter<{ notice: [kind: string, detail: string
   }
 
   async policyLoad(ns: number, text: string): Promise<unknown> {
-    this.needUp();
+    await this.needUp();
     const r = await this.client.control(CONTROL_OP.POLICY_LOAD, { ns, text });
     const e = this.table.get(ns);
     if (e) e.appraises = policyAppraises(text);
@@ -352,14 +371,14 @@ export class Bridge extends EventEmitter<{ notice: [kind: string, detail: string
   }
 
   async keysAdd(ns: number, cert: Uint8Array): Promise<unknown> {
-    this.needUp();
+    await this.needUp();
     const r = await this.client.control(CONTROL_OP.KEYS_ADD, { ns, cert });
     await this.changed();
     return r;
   }
 
   async refsAdd(ns: number, digests: [number, Uint8Array][]): Promise<unknown> {
-    this.needUp();
+    await this.needUp();
     const r = await this.client.control(CONTROL_OP.REFS_ADD, { ns, digests });
     await this.changed();
     return r;
@@ -367,7 +386,7 @@ export class Bridge extends EventEmitter<{ notice: [kind: string, detail: string
 
   /** Operations that change nothing the host caches. */
   async passthrough(op: number, args: { [k: string]: unknown }): Promise<unknown> {
-    this.needUp();
+    await this.needUp();
     return this.client.control(op, args);
   }
 
@@ -414,7 +433,7 @@ export class Bridge extends EventEmitter<{ notice: [kind: string, detail: string
         const ns = needInt(args, 'ns');
         const nonce = args.nonce;
         if (!(nonce instanceof Uint8Array) || nonce.length < 8 || nonce.length > 64) throw new BridgeError('attest needs "nonce": 8 to 64 bytes', 'BAD_ARGUMENT');
-        this.needUp();
+        await this.needUp();
         if (!this.client.attest) throw new BridgeError('this engine connection cannot attest', 'UNSUPPORTED');
         return this.client.attest(ns, nonce);
       }

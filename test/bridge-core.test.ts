@@ -68,9 +68,9 @@ afterAll(async () => {
   await fs?.cleanup();
 });
 
-async function start(client: SteeredClient, audit?: AuditLog, maxInflight?: number) {
+async function start(client: SteeredClient, audit?: AuditLog, maxInflight?: number, engineWaitMs?: number) {
   const source = new FanotifySource({ watch: [fs.dir] });
-  bridge = new Bridge({ client, sources: [source], audit, maxInflight });
+  bridge = new Bridge({ client, sources: [source], audit, maxInflight, engineWaitMs });
   await bridge.start();
   return { bridge, source };
 }
@@ -127,6 +127,19 @@ describe('bridge core with the real fanotify helper', () => {
     expect(client.submitted.map((e) => e.file.path)).toEqual([`${fs.dir}/f.txt`]);
     const src = (await bridge!.stats()).sources.fanotify;
     expect([src.timeouts, src.allowed, src.forwarded]).toEqual([0, 1, 1]);
+  });
+
+  it('a control operation waits for an engine link coming back, and fails with ENGINE_DOWN when it does not', async () => {
+    const client = new SteeredClient(allow);
+    await start(client, undefined, undefined, 400);
+    client.setUp(false);
+    const listed = bridge!.nsList();
+    setTimeout(() => client.setUp(true), 100);
+    expect(await listed).toEqual([expect.objectContaining({ ns: 0 })]);
+    client.setUp(false);
+    const t = Date.now();
+    await expect(bridge!.nsList()).rejects.toMatchObject({ code: 'ENGINE_DOWN', message: expect.stringContaining('waited 400 ms') });
+    expect(Date.now() - t).toBeGreaterThanOrEqual(380);
   });
 
   it('with the engine behind, stops taking events at its in-flight limit and takes the rest, in order, as verdicts return', async () => {
