@@ -59,6 +59,7 @@ export class FanotifySource implements Source {
   readonly name = 'fanotify';
   helper: FanotifyHelper | null = null;
   readonly versions = new FileVersions();
+  /** Cookies awaiting an answer, of the current helper: each helper numbers its events from 1. */
   private pending = new Set<number>();
   /** Namespace settings, kept to be applied to a helper that starts (or restarts) later. */
   private nsSettings = new Map<number, [boolean, number, boolean]>();
@@ -83,13 +84,16 @@ export class FanotifySource implements Source {
    * through unwatched, so enforcement must come back by itself. */
   private async launch(sink: SourceSink): Promise<void> {
     const h = await FanotifyHelper.start(this.opts.helperPath);
+    // A set of its own: a late answer for a dead helper's event must not take a new helper's cookie.
+    const pending = new Set<number>();
     this.helper = h;
+    this.pending = pending;
     h.on('event', (ev) => {
-      this.pending.add(ev.cookie);
+      pending.add(ev.cookie);
       if (ev.flags & HELPER_FLAG.PROC_GONE) this.procGone++;
-      sink.event(sourceEvent(ev, this.versions), new HelperQuestion(this.pending, h, ev.cookie));
+      sink.event(sourceEvent(ev, this.versions), new HelperQuestion(pending, h, ev.cookie));
     });
-    h.on('timeout', (cookie) => this.pending.delete(cookie));
+    h.on('timeout', (cookie) => pending.delete(cookie));
     h.on('notify', (n) => this.versions.retire(n.dev, n.ino));
     h.on('overflow', (total) => {
       this.overflows = total;
@@ -97,7 +101,7 @@ export class FanotifySource implements Source {
     });
     h.on('error', (e) => sink.notice('helper', e.message));
     h.on('exit', (code, signal) => {
-      this.pending.clear();
+      pending.clear();
       if (this.stopping || this.helper !== h) return;
       sink.notice('helper-exit', `fanotify helper exited (${signal ?? code}): ${h.stderr.trim()}; starting it again`);
       this.relaunch(sink);
