@@ -8,9 +8,9 @@
 // isolates the host side's own cost.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Bridge, EngineClient } from '../host/bridge.js';
+import { Bridge, EngineClient, VerdictSink } from '../host/bridge.js';
 import { FanotifySource } from '../host/sources/fanotify.js';
-import { FileEvent, VERDICT, Verdict } from '../protocol/messages.js';
+import { FileEvent, VERDICT } from '../protocol/messages.js';
 import { EventEmitter } from 'node:events';
 import { connectEngine } from '../host/engine-connect.js';
 
@@ -21,8 +21,8 @@ const engineArg = process.argv.includes('--engine') ? process.argv[process.argv.
 
 class StubClient extends EventEmitter implements EngineClient {
   up = true;
-  submit(ev: FileEvent): Promise<Verdict> {
-    return Promise.resolve({ id: ev.id, code: VERDICT.CACHEABLE | VERDICT.MEASURED, statuses: [], audit: [] });
+  send(ev: FileEvent, to: VerdictSink): void {
+    queueMicrotask(() => to.verdict({ id: ev.id, code: VERDICT.CACHEABLE | VERDICT.MEASURED, statuses: [], audit: [] }));
   }
   async control(): Promise<unknown> {
     return [{ ns: 0, parent: -1, mntns: 0, userns: 0, fail: 'open', deadlineMs: 500 }];

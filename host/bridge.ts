@@ -17,10 +17,9 @@ import { NamespaceTable, NsEntry, FailMode, DEFAULT_DEADLINE_MS, policyAppraises
 export interface EngineClient {
   /** The link is established (HELLO done) and not known to be broken. */
   readonly up: boolean;
-  /** Send one event; resolves with its verdict, rejects when the link goes down before one arrives. */
-  submit(ev: FileEvent): Promise<Verdict>;
-  /** The same, answering `to`: no promise or closures per event, for a client that offers it. */
-  send?(ev: FileEvent, to: VerdictSink): void;
+  /** Send one event; `to` hears its verdict, or that none will come (the link went down first).
+   * A sink rather than a promise: no promise and closures per event on the bridge's path. */
+  send(ev: FileEvent, to: VerdictSink): void;
   /** CONTROL operation (messages.ts CONTROL_OP); resolves with the RESULT value, rejects with the ERROR text. */
   control(op: number, args: { [key: string]: unknown }): Promise<unknown>;
   /** QUERY operation (messages.ts QUERY_OP). */
@@ -31,7 +30,7 @@ export interface EngineClient {
   off(event: 'up' | 'down', listener: () => void): unknown;
 }
 
-/** Where a verdict goes (EngineClient.send). */
+/** Where a verdict goes (EngineClient.send); LinkEngineClient.submit wraps it in a promise. */
 export interface VerdictSink {
   verdict(v: Verdict): void;
   failed(e: Error): void;
@@ -186,9 +185,7 @@ export class Bridge extends EventEmitter<{ notice: [kind: string, detail: string
       c.pauses++;
       for (const s of this.sources) s.pause?.();
     }
-    const to = new Forwarded(this, fe, enf);
-    if (this.client.send) this.client.send(fe, to);
-    else this.client.submit(fe).then((v) => to.verdict(v), () => to.failed());
+    this.client.send(fe, new Forwarded(this, fe, enf));
   }
 
   /** @internal A forwarded event has its verdict. */

@@ -28,13 +28,12 @@ describe('a local engine', () => {
     expect(conn.client.engine!.limits).toMatchObject({ maxFrame: 256, window: 4 });
   });
 
-  it('closing stops the local engine cleanly with SIGTERM, well before the SIGKILL fallback', async () => {
+  it('closing stops the local engine cleanly with SIGTERM, not by the SIGKILL fallback', async () => {
     const c = await connectEngine('local');
     const child = c.local!.child!;
-    const t = performance.now();
     await c.close();
+    // Exit status 0, not the fallback's SIGKILL.
     expect([child.exitCode, child.signalCode]).toEqual([0, null]);
-    expect(performance.now() - t).toBeLessThan(2500);
   });
 
   it('imans engine refuses an unknown --line', () => {

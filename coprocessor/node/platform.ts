@@ -2,30 +2,18 @@
 // node:crypto plus a small DER walk, RSA/ECDSA verification over a precomputed digest, an ECDSA
 // P-256 key of its own for signing attestation quotes, and a durable file Storage in a state
 // directory (or RAM when no directory is given).
-import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, getHashes, KeyObject, randomBytes, sign } from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, randomBytes, sign } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { Platform, PlatformLimits, Storage } from '../core/platform.js';
 import { createMemoryStorage } from '../core/engine/memory-storage.js';
 import { FileStorage } from './file-storage.js';
+import { nodeHash } from './hash.js';
 import { parseCertificate } from './x509.js';
 import { verifySignature } from './verify.js';
 
 /** node:crypto names of the kernel's hash_algo numbers (ima-formats §3.4) that OpenSSL may offer. */
-const HASH_NAMES: { [algo: number]: string } = {
-  1: 'md5',
-  2: 'sha1',
-  3: 'ripemd160',
-  4: 'sha256',
-  5: 'sha384',
-  6: 'sha512',
-  7: 'sha224',
-  17: 'sm3',
-  20: 'sha3-256',
-  21: 'sha3-384',
-  22: 'sha3-512',
-};
 
 export const NODE_LIMITS: PlatformLimits = {
   maxNamespaces: 1024,
@@ -78,20 +66,11 @@ function volatileStorage(): Storage {
 export function createNodePlatform(opts: NodePlatformOptions = {}): NodePlatform {
   if (opts.stateDir) mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
   const storage: Storage & { close?: () => void } = opts.stateDir ? new FileStorage(join(opts.stateDir, 'store')) : volatileStorage();
-  const available = getHashes();
-  const hashes: { [algo: number]: string } = {};
-  for (const k of Object.keys(HASH_NAMES)) {
-    const name = HASH_NAMES[Number(k)];
-    if (available.indexOf(name) >= 0) hashes[Number(k)] = name;
-  }
   const priv = quoteKey(opts.stateDir);
   const publicKey = new Uint8Array(createPublicKey(priv).export({ format: 'der', type: 'spki' }));
   return {
     profile: 'node',
-    hash(algo: number, data: Uint8Array): Uint8Array | null {
-      const name = hashes[algo];
-      return name ? new Uint8Array(createHash(name).update(data).digest()) : null;
-    },
+    hash: nodeHash,
     hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
       return new Uint8Array(createHmac('sha256', key).update(data).digest());
     },

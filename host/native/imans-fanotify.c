@@ -770,8 +770,8 @@ static void handle_perm(const struct fanotify_event_metadata *m, int pidfd) {
   if (plen < 0) plen = 0;
   if (plen > 65535) plen = 65535;
 
+  /* Wraps through 0 too: the pending ring finds a cookie by its distance from the oldest one. */
   uint32_t cookie = next_cookie++;
-  if (next_cookie == 0) next_cookie = 1;
   frame_begin(R_EVENT);
   put32(&out, cookie);
   put32(&out, (uint32_t)m->mask);

@@ -4,7 +4,6 @@
 // unless a policy is given. The file goes through the engine as a FILE_CHECK read event of this
 // process, exactly as the bridge would send it. Exit 0 when it passes, 1 when it fails or no
 // appraise rule matched ("not appraised" is not a pass), 2 on usage errors.
-import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { APPRAISAL, CONTROL_OP, FileEvent, FileInfo, FUNC, MAY, Message, MSG, Verdict } from '../../../protocol/messages.js';
 import { parse, runCommand, UsageError } from '../../../cli/args.js';
@@ -14,6 +13,7 @@ import { parseImaXattr } from '../../core/ima/xattr.js';
 import { bankForWidth, hashAlgoName } from '../../core/ima/hash-algo.js';
 import { createNodePlatform } from '../platform.js';
 import { readImaXattr } from '../xattr.js';
+import { nodeHash } from '../hash.js';
 
 const HELP = `usage: imans appraise FILE [--cert CERT]... [--reference LIST] [--policy FILE] [--json]
 
@@ -55,8 +55,6 @@ function expectResult(replies: Message[], what: string): unknown {
   throw new Error(`${what}: unexpected reply`);
 }
 
-const NODE_HASHES: { [algo: number]: string } = { 1: 'md5', 2: 'sha1', 4: 'sha256', 5: 'sha384', 6: 'sha512', 7: 'sha224' };
-
 export async function run(argv: string[]): Promise<number> {
   return runCommand('appraise', async () => {
     const a = parse(argv, { cert: { type: 'string', multiple: true }, reference: { type: 'string' }, policy: { type: 'string' }, json: { type: 'boolean' } }, HELP);
@@ -68,8 +66,9 @@ export async function run(argv: string[]): Promise<number> {
     const xattr = readImaXattr(path);
     const summary = xattr === null ? null : parseImaXattr(xattr);
     const algo = summary === null ? 4 : summary.algo;
-    const digests = [{ algo: 4, digest: new Uint8Array(createHash('sha256').update(content).digest()) }];
-    if (algo !== 4 && NODE_HASHES[algo]) digests.push({ algo, digest: new Uint8Array(createHash(NODE_HASHES[algo]).update(content).digest()) });
+    const digests = [{ algo: 4, digest: nodeHash(4, content)! }];
+    const extra = algo !== 4 ? nodeHash(algo, content) : null;
+    if (extra) digests.push({ algo, digest: extra });
     const file: FileInfo = { path, dev: st.dev, ino: st.ino, fsmagic: 0, fsname: '', fsuuid: '', uid: st.uid, gid: st.gid, mode: st.mode, size: st.size, digests, xattr };
 
     const platform = createNodePlatform();
